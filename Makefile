@@ -1,0 +1,47 @@
+# Syndication Tracker: the user's entry points. Every target that runs Python first makes
+# sure .venv exists and matches requirements.lock (created or refreshed when missing or stale).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-from-lock
+export PYTHONPATH := $(CURDIR)
+
+# Options (make crawl SOURCES=my.yaml, make evaluate SEED=7 SITES=20 STORIES=400, ...)
+SOURCES ?= sources.yaml
+DATA    ?= data
+SEED    ?= 1
+SITES   ?= 12
+STORIES ?= 300
+DAY     ?= 1
+PORT    ?= 8800
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test crawl demo-web reprocess evaluate lint clean
+
+help: ## list the targets
+	@echo "Syndication Tracker"
+	@echo
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT)"
+
+$(STAMP): requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create or refresh .venv from requirements.lock
+
+test: $(STAMP) ## run the test suite
+	$(PY) -m pytest
+
+demo-web: $(STAMP) ## serve the demo web in the foreground (proxy on 127.0.0.1:PORT)
+	$(PY) -m demoweb serve --port $(PORT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --day $(DAY)
+
+lint: $(STAMP) ## ruff lint and format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+clean: ## remove .venv and caches (keeps data/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache
