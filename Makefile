@@ -36,6 +36,15 @@ venv: $(STAMP) ## create or refresh .venv from requirements.lock
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest
 
+crawl: $(STAMP) ## crawl the sources (default: the bundled demo web) into DATA
+	$(PY) -m crawler.run --sources $(SOURCES) --data $(DATA)
+
+reprocess: $(STAMP) ## rebuild documents, edges, clusters from the stored pages (no crawl)
+	$(PY) -m pipelines.reprocess --data $(DATA)
+
+evaluate: $(STAMP) ## crawl the demo web SEED/SITES/STORIES and score it against its ground truth
+	$(PY) -m pipelines.evaluate --crawl --seed $(SEED) --sites $(SITES) --stories $(STORIES) --data $(DATA)
+
 demo-web: $(STAMP) ## serve the demo web in the foreground (proxy on 127.0.0.1:PORT)
 	$(PY) -m demoweb serve --port $(PORT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --day $(DAY)
 

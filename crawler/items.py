@@ -1,0 +1,31 @@
+"""What the spider hands to the item pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class PageItem:
+    """One fetch: the raw page plus what the pipelines add to it on the way."""
+
+    url: str  # the URL requested (before redirects)
+    final_url: str  # the URL that answered (after redirects)
+    status: int  # HTTP status; 0 when no response came (see `error`)
+    fetched_at: datetime
+    source: str
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body: bytes | None = None
+    encoding: str | None = None
+    depth: int = 0
+    referer: str | None = None
+    hint: str | None = (
+        None  # what discovery said: article (feed/news sitemap), feed, sitemap, robots
+    )
+    error: str | None = None
+    # added by the pipelines
+    extraction: dict[str, Any] | None = field(default=None, repr=False)

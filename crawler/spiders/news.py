@@ -1,0 +1,233 @@
+"""The `news` spider: feeds, sitemaps (robots.txt `Sitemap:` lines included) and links.
+
+Thin: it decides what to request and hands every response, whatever its status, to the item
+pipelines as a PageItem. Whether a page is an article is decided after extraction
+(pipelines/pagekind.py), from the page's own signals and the discovery hint set here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.python.failure import Failure
+
+from crawler.items import PageItem
+from crawler.sources import Source, SourcesConfig, SourcesError, demo_sources, load_sources
+from pipelines.urls import canonicalise_url
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(self, sources: str | None = None, proxy: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sources_path = sources
+        self.proxy_arg = proxy
+        self.config: SourcesConfig | None = None
+        self.sources: tuple[Source, ...] = ()
+        self.scheduled: Counter[str] = Counter()
+        self.links = LinkExtractor(canonicalize=False, unique=True)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.configure(crawler.settings)
+        return spider
+
+    def configure(self, settings: Any) -> None:
+        path = self.sources_path or settings.get("SOURCES_FILE")
+        self.config = load_sources(path)  # SourcesError stops the crawl before any request
+        sources = list(self.config.sources)
+        if self.config.demo_web is not None:
+            from demoweb import DemoWeb
+
+            d = self.config.demo_web
+            sources.extend(
+                demo_sources(DemoWeb(seed=d.seed, sites=d.sites, stories=d.stories, day=d.day))
+            )
+            if not (settings.get("PROXY") or self.proxy_arg or self.config.proxy or _env_proxy()):
+                raise SourcesError(
+                    f"{path}: 'demo_web' needs the demo web's proxy address: run `make crawl` "
+                    "(which starts it), or start `make demo-web` and pass "
+                    "-a proxy=http://127.0.0.1:8800"
+                )
+        self.sources = tuple(sources)
+        self.proxy = self.proxy_arg or settings.get("PROXY") or self.config.proxy
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for src in self.sources:
+            for url in src.start_urls:
+                if req := self._request(src, url, self.parse_page, depth=0):
+                    yield req
+            for url in src.feeds:
+                if req := self._request(src, url, self.parse_feed, depth=0, hint="feed"):
+                    yield req
+            for url in src.sitemaps:
+                if req := self._request(src, url, self.parse_sitemap, depth=0, hint="sitemap"):
+                    yield req
+            if src.robots_sitemaps:
+                for host in sorted({urlsplit(u).netloc for u in src.start_urls}):
+                    url = f"{urlsplit(src.start_urls[0]).scheme}://{host}/robots.txt"
+                    if req := self._request(src, url, self.parse_robots, depth=0, hint="robots"):
+                        req.meta["dont_obey_robotstxt"] = True
+                        yield req
+
+    def _request(
+        self,
+        src: Source,
+        url: str,
+        callback: Any,
+        depth: int,
+        hint: str | None = None,
+        referer: str | None = None,
+    ) -> scrapy.Request | None:
+        url = strip_tracking(url)
+        if src.max_depth is not None and depth > src.max_depth:
+            return None
+        if src.max_pages is not None and self.scheduled[src.name] >= src.max_pages:
+            return None
+        self.scheduled[src.name] += 1
+        meta = {"source": src.name, "depth": depth, "hint": hint, "referer": referer}
+        if self.proxy:
+            meta["proxy"] = self.proxy
+        return scrapy.Request(
+            url, callback=callback, errback=self.on_error, meta=meta, dont_filter=False
+        )
+
+    # -- callbacks --------------------------------------------------------------------------
+
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        yield self._item(response)
+        if response.status != 200 or not isinstance(response, TextResponse):
+            return
+        src = self._source(response)
+        depth = response.meta["depth"] + 1
+        for link in self.links.extract_links(response):
+            if src.allows_url(link.url):
+                if req := self._request(
+                    src, link.url, self.parse_page, depth, referer=response.url
+                ):
+                    yield req
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        yield self._item(response)
+        if response.status != 200:
+            return
+        src = self._source(response)
+        sel = scrapy.Selector(text=response.text, type="xml")
+        sel.remove_namespaces()
+        urls = sel.xpath("//item/link/text()").getall()
+        urls += sel.xpath("//entry/link[not(@rel) or @rel='alternate']/@href").getall()
+        for url in urls:
+            url = response.urljoin(url.strip())
+            if src.allows_url(url):
+                if req := self._request(src, url, self.parse_page, 1, "article", response.url):
+                    yield req
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        yield self._item(response)
+        if response.status != 200:
+            return
+        src = self._source(response)
+        try:
+            sitemap = Sitemap(response.body)
+        except Exception as exc:  # a broken sitemap is recorded, not fatal
+            self.crawler.stats.inc_value("sitemaps/unparseable")
+            self.logger.warning("Unparseable sitemap %s: %s", response.url, exc)
+            return
+        depth = response.meta["depth"] + 1
+        for entry in sitemap:
+            url = response.urljoin(entry.get("loc", "").strip())
+            if not url:
+                continue
+            if sitemap.type == "sitemapindex":
+                req = self._request(src, url, self.parse_sitemap, depth, "sitemap", response.url)
+            elif src.allows_url(url):
+                hint = "article" if "news" in entry else None
+                req = self._request(src, url, self.parse_page, depth, hint, response.url)
+            else:
+                req = None
+            if req:
+                yield req
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        yield self._item(response)
+        if response.status != 200:
+            return
+        src = self._source(response)
+        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+            if req := self._request(src, url, self.parse_sitemap, 1, "sitemap", response.url):
+                yield req
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(IgnoreRequest):
+            # Never fetched (robots.txt forbids it, or another middleware filtered it): not a
+            # page, but counted (runs.requests_skipped).
+            self.crawler.stats.inc_value("requests/skipped")
+            return
+        self.crawler.stats.inc_value("pages/failed")
+        yield PageItem(
+            url=request.meta.get("redirect_urls", [request.url])[0],
+            final_url=request.url,
+            status=getattr(getattr(failure.value, "response", None), "status", 0),
+            fetched_at=datetime.now(UTC),
+            source=request.meta.get("source", ""),
+            depth=request.meta.get("depth", 0),
+            referer=request.meta.get("referer"),
+            hint=request.meta.get("hint"),
+            error=f"{type(failure.value).__name__}: {failure.value}",
+        )
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _source(self, response: Response) -> Source:
+        name = response.meta["source"]
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def _item(self, response: Response) -> PageItem:
+        h = response.headers
+        return PageItem(
+            url=response.meta.get("redirect_urls", [response.url])[0],
+            final_url=response.url,
+            status=response.status,
+            fetched_at=datetime.now(UTC),
+            source=response.meta["source"],
+            content_type=_header(h, b"Content-Type"),
+            etag=_header(h, b"ETag"),
+            last_modified=_header(h, b"Last-Modified"),
+            body=response.body,
+            encoding=response.encoding if isinstance(response, TextResponse) else None,
+            depth=response.meta.get("depth", 0),
+            referer=response.meta.get("referer"),
+            hint=response.meta.get("hint"),
+        )
+
+
+def _header(headers: Any, name: bytes) -> str | None:
+    value = headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def strip_tracking(url: str) -> str:
+    """Drop the fragment and utm_*/tracking parameters so one article is requested once."""
+    return canonicalise_url(url)
+
+
+def _env_proxy() -> str | None:
+    return os.environ.get("http_proxy") or os.environ.get("HTTP_PROXY")

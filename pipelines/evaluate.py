@@ -1,0 +1,288 @@
+"""`make evaluate`: score a demo-web crawl against the demo web's ground truth.
+
+    python -m pipelines.evaluate --crawl [--seed 1 --sites 12 --stories 300] [--data data]
+    python -m pipelines.evaluate --data DIR      # score an existing demo-web crawl in DIR
+
+With `--crawl`, a fresh crawl of that demo web goes to `DATA/evaluation/seed<S>-sites<N>-
+stories<K>/` (your own `DATA` datasets are not touched). The table is printed and written to
+`DATA/evaluation.json` (keys listed in README). Plain trafilatura is scored on the same stored
+pages in the same run, so every extraction figure has its baseline beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Iterable
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from pipelines.extract import decode_body, make_pool, worker_count
+from pipelines.metrics import EvaluationSummary, ExtractionCase, score_extraction, summarise
+from pipelines.store import decompress_html, read_table
+from pipelines.urls import canonicalise_url
+
+COPY_KINDS = ("verbatim", "excerpt", "edited", "ads_inserted")
+
+
+def _baseline_job(args: tuple[bytes, str | None]) -> str:
+    """Plain trafilatura, as a user would call it, on one stored page."""
+    import trafilatura
+
+    body, encoding = args
+    html = decode_body(decompress_html(body), encoding)
+    return trafilatura.extract(html, include_comments=False) or ""
+
+
+def baseline_texts(bodies: list[tuple[bytes, str | None]], workers: int = 0) -> list[str]:
+    from pipelines.config import GroupingConfig
+    from pipelines.extract import ExtractOptions
+
+    pool = make_pool(worker_count(workers), ExtractOptions(GroupingConfig().to_dict()))
+    try:
+        return list(pool.map(_baseline_job, bodies, chunksize=8))
+    finally:
+        pool.shutdown()
+
+
+def _paragraphs(clean: str) -> list[str]:
+    return [p for p in clean.split("\n") if p.strip()]
+
+
+def _pairs_within(groups: Iterable[list[str]]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for members in groups:
+        out.extend(combinations(sorted(members), 2))
+    return out
+
+
+def evaluate(
+    data_dir: Path, truth_path: Path, web: dict[str, int], workers: int = 0
+) -> EvaluationSummary:
+    truth = pq.read_table(truth_path).to_pylist()
+    by_url = {canonicalise_url(r["url"]): r for r in truth}
+    articles = {
+        u: r for u, r in by_url.items() if r["page_kind"] == "article" and not r["disallowed"]
+    }
+
+    docs = read_table(data_dir, "documents").select(["url", "text", "cluster_id"]).to_pylist()
+    clusters = read_table(data_dir, "clusters").to_pylist()
+    pages = read_table(data_dir, "pages").to_pylist()
+
+    doc_by_url = {canonicalise_url(d["url"]): d for d in docs}
+    fetched_ok = {}
+    for p in pages:
+        if p["status"] == 200 and p["html"] is not None:
+            fetched_ok.setdefault(canonicalise_url(p["final_url"]), p)
+
+    # extraction, on every truth article that became a document, with plain trafilatura beside it
+    scored = sorted(u for u in articles if u in doc_by_url and u in fetched_ok)
+    if not scored:
+        raise SystemExit(f"error: no document of {data_dir} matches the ground truth {truth_path}")
+    cases = []
+    bodies = []
+    for u in scored:
+        t = articles[u]
+        cases.append((t["clean_text"], list(t["furniture"] or []), _paragraphs(t["clean_text"])))
+        p = fetched_ok[u]
+        bodies.append((p["html"], _charset(p["content_type"])))
+    ours = score_extraction(
+        ExtractionCase(doc_by_url[u]["text"], c, f, ps)
+        for u, (c, f, ps) in zip(scored, cases, strict=True)
+    )
+    base = baseline_texts(bodies, workers)
+    baseline = score_extraction(
+        ExtractionCase(b, c, f, ps) for b, (c, f, ps) in zip(base, cases, strict=True)
+    )
+
+    # grouping, over article documents that the truth knows
+    keys = sorted(u for u in articles if u in doc_by_url)
+    true_labels = [articles[u]["family_id"] for u in keys]
+    pred = {u: doc_by_url[u]["cluster_id"] for u in keys}
+    pred_labels = [pred[u] for u in keys]
+    family_members: dict[str, list[str]] = defaultdict(list)
+    for u in keys:
+        family_members[articles[u]["family_id"]].append(u)
+    copy_pairs: dict[str, list[tuple[str, str]]] = {k: [] for k in COPY_KINDS}
+    for u in keys:
+        t = articles[u]
+        kind = t["copy_kind"]
+        original = canonicalise_url(t["original_url"]) if t["original_url"] else None
+        if kind in copy_pairs and original and original != u and original in pred:
+            copy_pairs[kind].append((original, u))
+    by_story: dict[Any, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for u in keys:
+        by_story[articles[u]["story_id"]][articles[u]["family_id"]].append(u)
+    rewrite_pairs = [
+        (a, b)
+        for fams in by_story.values()
+        if len(fams) > 1
+        for fa, fb in combinations(sorted(fams), 2)
+        for a in fams[fa]
+        for b in fams[fb]
+    ]
+    by_negative: dict[str, list[str]] = defaultdict(list)
+    for u in keys:
+        if articles[u].get("hard_negative_group"):
+            by_negative[articles[u]["hard_negative_group"]].append(u)
+    negative_pairs = [
+        (a, b)
+        for members in by_negative.values()
+        for a, b in combinations(sorted(members), 2)
+        if articles[a]["family_id"] != articles[b]["family_id"]
+    ]
+
+    # origin: clusters of two or more documents; right when the named origin is the true
+    # original of the cluster's majority family
+    origin_right = origin_total = 0
+    members_of: dict[str, list[str]] = defaultdict(list)
+    for u in keys:
+        members_of[pred[u]].append(u)
+    for c in clusters:
+        members = members_of.get(c["cluster_id"], [])
+        if len(members) < 2 or not c.get("origin_url"):
+            continue
+        fams: dict[str, int] = defaultdict(int)
+        for u in members:
+            fams[articles[u]["family_id"]] += 1
+        family = max(fams.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        true_origin = canonicalise_url(articles[family_members[family][0]]["original_url"])
+        origin_total += 1
+        origin_right += canonicalise_url(c["origin_url"]) == true_origin
+
+    non_article_docs = sum(1 for u in doc_by_url if u not in articles)
+    fetched_articles = [u for u in articles if u in fetched_ok]
+    return summarise(
+        extraction=ours,
+        baseline=baseline,
+        true_labels=true_labels,
+        pred_labels=pred_labels,
+        copy_pairs_by_kind=copy_pairs,
+        rewrite_pairs=rewrite_pairs,
+        hard_negative_pairs=negative_pairs,
+        pred_by_key=pred,
+        article_pages=max(len(fetched_articles), 1),
+        article_pages_as_documents=sum(1 for u in fetched_articles if u in doc_by_url),
+        non_article_pages_as_documents=non_article_docs,
+        origin_accuracy=origin_right / origin_total if origin_total else None,
+        seed=web["seed"],
+        sites=web["sites"],
+        stories=web["stories"],
+    )
+
+
+def _charset(content_type: str | None) -> str | None:
+    from pipelines.reprocess import _encoding
+
+    return _encoding(content_type)
+
+
+def format_table(s: EvaluationSummary) -> str:
+    d = s.to_dict()
+    lines = [
+        f"Demo web: seed {s.seed}, {s.sites} sites, {s.stories} stories; "
+        f"{s.n_documents} documents in {s.n_clusters} clusters",
+        "",
+        f"{'extraction (article pages)':<34}{'pipeline':>10}{'trafilatura':>13}",
+    ]
+    for key, label in (
+        ("extraction_precision", "token precision"),
+        ("extraction_recall", "token recall"),
+        ("extraction_f1", "token F1"),
+        ("leak_share", "furniture leak share"),
+        ("body_loss", "body loss"),
+    ):
+        lines.append(f"  {label:<32}{d[key]:>10.4f}{d['baseline_' + key]:>13.4f}")
+    lines += ["", "grouping"]
+    for key in ("pairwise_precision", "pairwise_recall", "pairwise_f1", "ari"):
+        lines.append(f"  {key.replace('_', ' '):<32}{d[key]:>10.4f}")
+    for kind, value in sorted(s.recall_by_copy_kind.items()):
+        lines.append(f"  {'recall, ' + kind:<32}{_fmt(value):>10}")
+    lines.append(f"  {'false merge share':<32}{_fmt(s.false_merge_share):>10}")
+    lines.append(f"  {'  rewrite pairs merged':<32}{s.false_merges_rewrite:>10}")
+    lines.append(f"  {'  hard-negative pairs merged':<32}{s.false_merges_hard_negative:>10}")
+    lines += ["", "pages and origins"]
+    lines.append(f"  {'article pages -> documents':<32}{s.article_pages_as_documents:>10.4f}")
+    lines.append(f"  {'non-article pages -> documents':<32}{s.non_article_pages_as_documents:>10}")
+    lines.append(f"  {'origin right (clusters >= 2)':<32}{_fmt(s.origin_accuracy):>10}")
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def crawl_demo(data_dir: Path, seed: int, sites: int, stories: int, bench: bool = True) -> Path:
+    """A fresh crawl of one demo web into its own folder under `data_dir/evaluation/`."""
+    out = data_dir / "evaluation" / f"seed{seed}-sites{sites}-stories{stories}"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    sources = out / "sources.yaml"
+    sources.write_text(f"demo_web: {{seed: {seed}, sites: {sites}, stories: {stories}, day: 1}}\n")
+    cmd = [
+        sys.executable,
+        "-m",
+        "crawler.run",
+        "--sources",
+        str(sources),
+        "--data",
+        str(out / "data"),
+        "--quiet",
+    ]
+    if bench:
+        cmd.append("--bench")
+    subprocess.run(cmd, check=True)
+    return out / "data"
+
+
+def find_truth(data_dir: Path) -> tuple[Path, dict[str, int]]:
+    info = data_dir / "demo-web" / "web.json"
+    if not info.is_file():
+        raise SystemExit(
+            f"error: {data_dir} holds no demo-web crawl ({info} is missing); "
+            "run `make evaluate` to crawl one, or `make crawl` with the default sources"
+        )
+    web = json.loads(info.read_text())
+    return data_dir / "demo-web" / web["truth"], web
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.evaluate", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--data", type=Path, default=Path("data"), help="data folder (default: %(default)s)"
+    )
+    parser.add_argument("--crawl", action="store_true", help="crawl a fresh demo web first")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sites", type=int, default=12)
+    parser.add_argument("--stories", type=int, default=300)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="processes for the baseline (0 = cores)"
+    )
+    parser.add_argument(
+        "--json", type=Path, help="where to write the JSON (default: DATA/evaluation.json)"
+    )
+    args = parser.parse_args(argv)
+    crawled = (
+        crawl_demo(args.data, args.seed, args.sites, args.stories) if args.crawl else args.data
+    )
+    truth_path, web = find_truth(crawled)
+    summary = evaluate(crawled, truth_path, web, args.workers)
+    print(format_table(summary))
+    out = args.json or args.data / "evaluation.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(summary.to_json(indent=2) + "\n")
+    print(f"\nwritten: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

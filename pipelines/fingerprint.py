@@ -1,0 +1,231 @@
+"""MinHash signatures of documents, fast and bit-identical to datasketch 2.0.
+
+datasketch's ``MinHash.update_batch`` calls the hash function once per shingle and then applies
+the permutations; per-shingle ``update`` is far slower than extraction itself (FIELD-NOTES). Here
+all shingles of a document (or of a batch of documents) are hashed at once and the ``affine32``
+permutations are applied with numpy. The result is the same uint32 vector that
+``datasketch.MinHash(num_perm, seed, hashfunc=hashfunc(config), scheme="affine32")`` gives after
+``update_batch`` of the shingles' UTF-8 bytes; the tests assert that.
+
+Signatures are plain ``uint32`` arrays of length ``num_perm``: small to keep in memory, stored in
+a ``fixed_size_binary(4 * num_perm)`` Parquet column via ``to_bytes``/``from_bytes``, and wrapped
+as ``datasketch.LeanMinHash`` (``to_lean_minhash``) only where datasketch needs an object.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import xxhash
+from datasketch import LeanMinHash, MinHash
+from datasketch.hashfunc import sha1_hash32
+
+from pipelines.config import GroupingConfig
+from pipelines.textnorm import normalise, shingles, tokens
+
+_MASK32 = 0xFFFFFFFF
+_EMPTY = np.uint32(_MASK32)
+# Shingles per block of the (permutations x shingles) product: 128 KB at 128 permutations.
+_BLOCK = 256
+
+
+def xx64_hash32(data: bytes) -> int:
+    """Low 32 bits of xxh64 (seed 0): datasketch's affine32 scheme wants 32-bit input hashes."""
+    return xxhash.xxh64_intdigest(data) & _MASK32
+
+
+_HASHFUNCS: dict[str, Callable[[bytes], int]] = {"xx64": xx64_hash32, "sha1": sha1_hash32}
+
+
+def hashfunc(config: GroupingConfig) -> Callable[[bytes], int]:
+    """The shingle hash function named by ``config.hash_function`` (a datasketch ``hashfunc``)."""
+    return _HASHFUNCS[config.hash_function]
+
+
+@functools.lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:
+    # Taken from datasketch itself so that a change in its generator cannot go unnoticed.
+    a, b = MinHash(num_perm=num_perm, seed=seed, scheme=scheme).permutations
+    a, b = a.astype(np.uint32), b.astype(np.uint32)
+    a.flags.writeable = False
+    b.flags.writeable = False
+    return a, b
+
+
+def permutations(config: GroupingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) uint32 parameters of the affine permutations, shared and read-only."""
+    return _permutations(config.num_perm, config.seed, config.scheme)
+
+
+def fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, element-wise (datasketch pre-mixes input hashes with it)."""
+    h = values.astype(np.uint32, copy=True)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
+
+
+def shingles_of(text: str, config: GroupingConfig) -> list[str]:
+    """The word shingles of ``text`` under ``config`` (normalised first)."""
+    return shingles(tokens(text), config.shingle_size)
+
+
+def hash_shingles(items: Iterable[str], config: GroupingConfig) -> np.ndarray:
+    """uint32 hashes of the UTF-8 bytes of each shingle (duplicates kept)."""
+    if config.hash_function == "xx64":
+        digest = xxhash.xxh64_intdigest
+        values = [digest(s.encode("utf-8")) & _MASK32 for s in items]
+    else:
+        values = [sha1_hash32(s.encode("utf-8")) for s in items]
+    return np.fromiter(values, dtype=np.uint32, count=len(values))
+
+
+def signature_from_hashes(hashes: np.ndarray, config: GroupingConfig) -> np.ndarray:
+    """MinHash signature of a set given by its uint32 shingle hashes (all-max when empty)."""
+    a, b = permutations(config)
+    out = np.full(config.num_perm, _EMPTY, dtype=np.uint32)
+    if hashes.size == 0:
+        return out
+    mixed = fmix32(hashes)
+    # Blocks of (permutations x shingles) in one reused buffer: a whole-document temporary
+    # (0.5 MB for 1,000 shingles) made the product about 5x slower through page faults.
+    width = min(_BLOCK, mixed.size)
+    buf = np.empty((config.num_perm, width), dtype=np.uint32)
+    a_col, b_col = a[:, None], b[:, None]
+    for start in range(0, mixed.size, width):
+        block = mixed[start : start + width]
+        view = buf[:, : block.size]
+        # uint32 arithmetic wraps around: that is the "mod 2^32" of the affine32 scheme.
+        np.multiply(a_col, block[None, :], out=view)
+        np.add(view, b_col, out=view)
+        np.minimum(out, view.min(axis=1), out=out)
+    return out
+
+
+class Fingerprint(NamedTuple):
+    """A document's signature and the number of distinct shingles it was made from.
+
+    The distinct shingle count turns an estimated Jaccard into estimated containment.
+    """
+
+    signature: np.ndarray
+    n_shingles: int
+
+
+def fingerprint(text: str, config: GroupingConfig) -> Fingerprint:
+    """Signature and distinct shingle count of one document's text."""
+    values = _shingle_hash_values(normalise(text), config)
+    hashes = np.fromiter(values, dtype=np.uint32, count=len(values))
+    # Distinct shingles counted on 32-bit hashes: below 10^5 shingles per document a collision
+    # shifts the count by one in about a million documents, far below the estimator's noise.
+    return Fingerprint(signature_from_hashes(hashes, config), len(set(values)))
+
+
+def _shingle_hash_values(normalised: str, config: GroupingConfig) -> list[int]:
+    """Hashes of the shingles of a normalised text, without building the shingle strings.
+
+    ``normalise`` joins words with single spaces, so shingle i is the byte slice from the start
+    of word i to the end of word i + k - 1 of the encoded text: equal to the UTF-8 bytes of
+    ``" ".join(words[i : i + k])`` that datasketch hashes, at a fraction of the cost.
+    """
+    data = normalised.encode("utf-8")
+    if not data:
+        return []
+    spaces = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 32)
+    k = config.shingle_size
+    if spaces.size < k:  # fewer than k + 1 words: one shingle of all words
+        starts, ends = [0], [len(data)]
+    else:
+        starts = np.concatenate(([0], spaces[: spaces.size - k + 1] + 1)).tolist()
+        ends = np.concatenate((spaces[k - 1 :], [len(data)])).tolist()
+    if config.hash_function == "xx64":
+        digest = xxhash.xxh64_intdigest
+        return [digest(data[s:e]) & _MASK32 for s, e in zip(starts, ends, strict=True)]
+    return [sha1_hash32(data[s:e]) for s, e in zip(starts, ends, strict=True)]
+
+
+def fingerprints(texts: Sequence[str], config: GroupingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Signatures ``uint32[n, num_perm]`` and distinct shingle counts ``int64[n]`` of many texts."""
+    sigs = np.empty((len(texts), config.num_perm), dtype=np.uint32)
+    counts = np.empty(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        sigs[i], counts[i] = fingerprint(text, config)
+    return sigs, counts
+
+
+def signatures(texts: Sequence[str], config: GroupingConfig) -> np.ndarray:
+    """Signatures ``uint32[n, num_perm]`` of many texts (see ``fingerprints``)."""
+    return fingerprints(texts, config)[0]
+
+
+def datasketch_minhash(items: Iterable[str], config: GroupingConfig) -> MinHash:
+    """Reference path: datasketch's own ``MinHash.update_batch`` over the shingles' UTF-8 bytes."""
+    m = MinHash(
+        num_perm=config.num_perm, seed=config.seed, hashfunc=hashfunc(config), scheme=config.scheme
+    )
+    m.update_batch([s.encode("utf-8") for s in items])
+    return m
+
+
+def to_lean_minhash(signature: np.ndarray, config: GroupingConfig) -> LeanMinHash:
+    """Wrap stored values as a ``LeanMinHash`` without regenerating permutations.
+
+    ``MinHash(hashvalues=...)`` rebuilds its permutations for every object (FIELD-NOTES: about
+    4,400 objects/s); a ``LeanMinHash`` carries only seed, scheme and values.
+    """
+    values = np.asarray(signature)
+    if values.shape != (config.num_perm,):
+        raise ValueError(f"expected a signature of shape ({config.num_perm},), got {values.shape}")
+    lean = object.__new__(LeanMinHash)
+    lean.seed = config.seed
+    lean.scheme = config.scheme
+    lean.hashvalues = values.astype(np.uint32, copy=False)
+    return lean
+
+
+def signature_of(minhash: MinHash) -> np.ndarray:
+    """The uint32 values of a datasketch ``MinHash``/``LeanMinHash`` of the affine32 scheme."""
+    if minhash.scheme != "affine32":
+        raise ValueError(f"expected an affine32 MinHash, got scheme {minhash.scheme!r}")
+    return np.asarray(minhash.hashvalues, dtype=np.uint32)
+
+
+def to_bytes(signature: np.ndarray) -> bytes:
+    """Little-endian uint32 bytes of a signature: a ``fixed_size_binary(4 * num_perm)`` value."""
+    return np.asarray(signature, dtype="<u4").tobytes()
+
+
+def from_bytes(data: bytes, num_perm: int | None = None) -> np.ndarray:
+    """Inverse of ``to_bytes``; checks the length when ``num_perm`` is given."""
+    if len(data) % 4 or (num_perm is not None and len(data) != 4 * num_perm):
+        expected = f"{4 * num_perm} bytes" if num_perm is not None else "a multiple of 4 bytes"
+        raise ValueError(f"a signature needs {expected}, got {len(data)}")
+    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+
+
+def from_bytes_many(column: Sequence[bytes], num_perm: int) -> np.ndarray:
+    """``uint32[n, num_perm]`` from many stored signatures in one copy (fast index rebuilds)."""
+    width = 4 * num_perm
+    bad = [i for i, item in enumerate(column) if len(item) != width]
+    if bad:
+        raise ValueError(f"signatures need {width} bytes; rows {bad[:5]} differ")
+    joined = b"".join(column)
+    return np.frombuffer(joined, dtype="<u4").astype(np.uint32).reshape(len(column), num_perm)
+
+
+def jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
+    """Estimated Jaccard similarity: the share of permutations whose minimum agrees."""
+    if sig_a.shape != sig_b.shape:
+        raise ValueError(f"signatures differ in shape: {sig_a.shape} vs {sig_b.shape}")
+    return float(np.count_nonzero(sig_a == sig_b)) / sig_a.shape[-1]
+
+
+def jaccard_many(sig: np.ndarray, sigs: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard of ``sig`` against every row of ``sigs``."""
+    return np.count_nonzero(sigs == sig, axis=1) / sig.shape[-1]

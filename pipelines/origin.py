@@ -1,0 +1,88 @@
+"""Name the likely original of a copy family, and say why (plain functions).
+
+Rules, strongest first:
+
+- `canonical`: other copies' <link rel=canonical> point at this document's URL;
+- `credit`: other copies credit this document's outlet ("first appeared on ...", JSON-LD
+  isBasedOn / sourceOrganization), matched against its site name or domain;
+- `earliest`: the earliest publication time, when it is unique;
+- `first_seen`: the document the crawler met first, as a last resort.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from pipelines.urls import canonicalise_url
+
+
+def _norm_name(value: str | None) -> str:
+    return "".join(ch for ch in (value or "").casefold() if ch.isalnum())
+
+
+def choose_origin(docs: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """Return (origin document, reason) for the documents of one cluster, in first-seen order.
+
+    Each document is a mapping with at least doc_id, url, domain, site_name, published_at,
+    canonical_url and credited_source.
+    """
+    if not docs:
+        raise ValueError("choose_origin needs at least one document")
+    if len(docs) == 1:
+        return docs[0], "first_seen"
+    by_url = {canonicalise_url(d["url"]): d for d in docs}
+    votes: Counter[str] = Counter()
+    for d in docs:
+        target = d.get("canonical_url")
+        if target:
+            key = canonicalise_url(target)
+            if key in by_url and key != canonicalise_url(d["url"]):
+                votes[key] += 1
+    if votes:
+        best = max(votes.items(), key=lambda kv: (kv[1], -_index(docs, by_url[kv[0]])))[0]
+        return by_url[best], "canonical"
+    credits: Counter[int] = Counter()
+    for d in docs:
+        credit = _norm_name(d.get("credited_source"))
+        if not credit:
+            continue
+        for i, other in enumerate(docs):
+            if other is d:
+                continue
+            names = {_norm_name(other.get("site_name")), _norm_name(other.get("domain"))}
+            names |= {_norm_name((other.get("domain") or "").split(".")[0])}
+            if credit in names - {""}:
+                credits[i] += 1
+    if credits:
+        best_i = max(credits.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+        return docs[best_i], "credit"
+    dated = [
+        (d["published_at"], i) for i, d in enumerate(docs) if d.get("published_at") is not None
+    ]
+    if dated:
+        dated.sort()
+        if len(dated) == 1 or dated[0][0] < dated[1][0]:
+            return docs[dated[0][1]], "earliest"
+    return docs[0], "first_seen"
+
+
+def _index(docs: Sequence[dict[str, Any]], doc: dict[str, Any]) -> int:
+    for i, d in enumerate(docs):
+        if d is doc:
+            return i
+    return len(docs)
+
+
+def edge_direction(a: dict[str, Any], b: dict[str, Any], origin_id: str | None) -> str | None:
+    """Which document of an edge is the likely source: 'a', 'b' or None when unknown."""
+    if origin_id is not None:
+        if a["doc_id"] == origin_id:
+            return "a"
+        if b["doc_id"] == origin_id:
+            return "b"
+    pa_, pb = a.get("published_at"), b.get("published_at")
+    if pa_ is not None and pb is not None and pa_ != pb:
+        return "a" if pa_ < pb else "b"
+    return None

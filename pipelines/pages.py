@@ -1,0 +1,66 @@
+"""Stage 1: store every fetched page, whatever its status, in the `pages` dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.run import RunContext
+from pipelines.schemas import schema_for
+from pipelines.store import DatasetWriter, body_hash, compress_html
+
+
+def page_row(item: Any, run_id: str) -> dict[str, Any]:
+    """The `pages` row of one PageItem (plain function; see pipelines/schemas.py)."""
+    body = item.body if item.status and item.body is not None else None
+    return {
+        "url": item.url,
+        "final_url": item.final_url,
+        "status": item.status or None,
+        "content_type": item.content_type,
+        "etag": item.etag,
+        "last_modified": item.last_modified,
+        "fetched_at": item.fetched_at,
+        "run_id": run_id,
+        "source": item.source,
+        "html": compress_html(body) if body else None,
+        "error": item.error,
+        "content_hash": body_hash(body) if body else None,
+        "depth": item.depth,
+        "referer": item.referer,
+        "page_kind_hint": item.hint,
+    }
+
+
+class StorePagesPipeline:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.run = RunContext.of(crawler)
+        self.writer: DatasetWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StorePagesPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.writer = DatasetWriter(
+            self.run.data_dir,
+            "pages",
+            schema_for("pages"),
+            self.run.run_id,
+            rows_per_file=self.crawler.settings.getint("PAGES_PER_FILE", 500),
+        )
+        self.run.extra["pages_writer"] = self.writer
+
+    def process_item(self, item: Any) -> Any:
+        assert self.writer is not None
+        self.writer.write(page_row(item, self.run.run_id))
+        stats = self.crawler.stats
+        stats.inc_value("pages/stored")
+        self.run.counts[f"status/{item.status}"] += 1
+        if item.error:
+            self.run.counts["pages_failed"] += 1
+        elif item.status == 304:
+            self.run.counts["pages_not_modified"] += 1
+        else:
+            self.run.counts["pages_new"] += 1
+        return item

@@ -1,0 +1,42 @@
+"""What one crawl shares between its stages: the run id, the data folder, the grouping config.
+
+One `RunContext` per crawler (created by the first stage that asks for it). The stages are
+separate Scrapy components, and Scrapy closes them in parallel, so anything that must happen in
+order at the end of a run (group, then write) is driven by the last stage through this object.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipelines.config import GroupingConfig
+from pipelines.store import new_run_id
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    data_dir: Path
+    grouping: GroupingConfig
+    started_at: datetime
+    counts: Counter[str] = field(default_factory=Counter)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, crawler: Any) -> RunContext:
+        ctx = getattr(crawler, "_syndication_run", None)
+        if ctx is None:
+            s = crawler.settings
+            grouping = s.get("GROUPING") or {}
+            ctx = cls(
+                run_id=s.get("RUN_ID") or new_run_id(),
+                data_dir=Path(s.get("DATA_DIR") or "data"),
+                grouping=GroupingConfig.from_dict(grouping) if grouping else GroupingConfig(),
+                started_at=datetime.now(UTC),
+            )
+            crawler._syndication_run = ctx
+        return ctx

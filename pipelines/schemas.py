@@ -1,0 +1,323 @@
+"""The Parquet schemas of every dataset: the contract with analysts.
+
+Schemas are written out here, never inferred from data, so that a column keeps its type when a
+run happens to see only nulls in it, and so that README can be generated from one place
+(``python -m pipelines.schemas`` prints the README section). Every field carries a
+``description`` in its metadata, and every file records the table name and
+:data:`SCHEMA_VERSION` in its schema metadata. Any change to a schema here must bump
+:data:`SCHEMA_VERSION`.
+
+Columns marked ``nullable=False`` are checked before a file is written (pyarrow itself accepts
+nulls in them silently).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from pipelines.urls import canonical_doc_id, canonicalise_url
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "VERSION_KEY",
+    "TABLE_KEY",
+    "PARTITION_KEY",
+    "DEFAULT_NUM_PERM",
+    "TABLES",
+    "PARTITIONED_TABLES",
+    "ORIGIN_REASONS",
+    "EDGE_RELATIONS",
+    "EDGE_DIRECTIONS",
+    "RUN_STATUSES",
+    "schema_for",
+    "pages_schema",
+    "documents_schema",
+    "clusters_schema",
+    "cluster_history_schema",
+    "edges_schema",
+    "runs_schema",
+    "schema_markdown",
+    "canonical_doc_id",
+    "canonicalise_url",
+]
+
+SCHEMA_VERSION = 1
+VERSION_KEY = b"syndication_tracker.schema_version"
+TABLE_KEY = b"syndication_tracker.table"
+# Tables that grow per run live under <root>/<table>/run_id=<run_id>/ (Hive partitions).
+PARTITION_KEY = "run_id"
+DEFAULT_NUM_PERM = 128
+
+ORIGIN_REASONS = ("canonical", "credit", "earliest", "first_seen")
+EDGE_RELATIONS = ("duplicate", "excerpt")
+EDGE_DIRECTIONS = ("a", "b")
+RUN_STATUSES = ("running", "ok", "failed", "interrupted")
+
+_TS = pa.timestamp("us", tz="UTC")
+
+
+def _f(name: str, type_: pa.DataType, description: str, *, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"description": description})
+
+
+def _schema(table: str, fields: list[pa.Field], **extra: str) -> pa.Schema:
+    metadata = {VERSION_KEY: str(SCHEMA_VERSION).encode(), TABLE_KEY: table.encode()}
+    metadata.update({f"syndication_tracker.{k}".encode(): v.encode() for k, v in extra.items()})
+    return pa.schema(fields, metadata=metadata)
+
+
+def _run_id_field(what: str) -> pa.Field:
+    return _f(
+        "run_id",
+        pa.string(),
+        f"the run that {what}; also the Hive partition folder name",
+        nullable=False,
+    )
+
+
+def pages_schema() -> pa.Schema:
+    """One row per fetch (including errors and 304 answers)."""
+    return _schema(
+        "pages",
+        [
+            _f("url", pa.string(), "the URL requested", nullable=False),
+            _f("final_url", pa.string(), "the URL answered after redirects", nullable=False),
+            _f("status", pa.int16(), "HTTP status of the final answer; null when none came"),
+            _f("content_type", pa.string(), "Content-Type header of the answer"),
+            _f("etag", pa.string(), "ETag header, kept for the next conditional GET"),
+            _f("last_modified", pa.string(), "Last-Modified header as sent by the server"),
+            _f("fetched_at", _TS, "when the answer arrived (UTC)", nullable=False),
+            _run_id_field("fetched the page"),
+            _f(
+                "source",
+                pa.string(),
+                "name of the sources.yaml entry that led here",
+                nullable=False,
+            ),
+            _f(
+                "html",
+                pa.binary(),
+                "body as one zstd frame (pipelines.store.decompress_html); null on error or 304",
+            ),
+            _f("error", pa.string(), "why the fetch failed (exception or reason); null on success"),
+            _f(
+                "content_hash", pa.string(), "SHA-1 hex of the uncompressed body; null without body"
+            ),
+            _f("depth", pa.int16(), "link depth from the start URL (0 for feeds, sitemaps, seeds)"),
+            _f("referer", pa.string(), "the page or feed that linked here"),
+            _f(
+                "page_kind_hint",
+                pa.string(),
+                "what the spider took the page for (article, section, ...)",
+            ),
+        ],
+    )
+
+
+def documents_schema(num_perm: int = DEFAULT_NUM_PERM) -> pa.Schema:
+    """One row per new or changed article; ``num_perm`` fixes the width of the signature."""
+    if num_perm <= 0:
+        raise ValueError(f"num_perm must be positive, got {num_perm}")
+    return _schema(
+        "documents",
+        [
+            _f(
+                "doc_id",
+                pa.string(),
+                "16 hex of SHA-1 of the canonicalised URL (pipelines.urls.canonical_doc_id)",
+                nullable=False,
+            ),
+            _f("url", pa.string(), "the URL the article was fetched from", nullable=False),
+            _f(
+                "canonical_url",
+                pa.string(),
+                "the page's canonical link (rel=canonical) or og:url, if any",
+            ),
+            _f("domain", pa.string(), "host of url, lowercased", nullable=False),
+            _f("site_name", pa.string(), "publisher name from metadata (og:site_name, JSON-LD)"),
+            _f("title", pa.string(), "headline"),
+            _f("author", pa.string(), "byline"),
+            _f("published_at", _TS, "publication time from metadata (UTC); null when none found"),
+            _f("language", pa.string(), "language code from metadata or detection"),
+            _f("text", pa.string(), "article text without the site's furniture", nullable=False),
+            _f("word_count", pa.int32(), "whitespace tokens in text", nullable=False),
+            _f("content_hash", pa.string(), "hash of the normalised text: equal text, equal hash"),
+            _f(
+                "minhash",
+                pa.binary(num_perm * 4),
+                f"MinHash signature: {num_perm} uint32 values, little-endian",
+                nullable=False,
+            ),
+            _f("n_shingles", pa.int32(), "number of distinct shingles hashed", nullable=False),
+            _f("cluster_id", pa.string(), "copy family this document was put in", nullable=False),
+            _run_id_field("extracted the document"),
+            _f("fetched_at", _TS, "when the page was fetched (UTC)", nullable=False),
+            _f(
+                "credited_source",
+                pa.string(),
+                "outlet named in a credit line ('first appeared on')",
+            ),
+            _f(
+                "canonical_off_site",
+                pa.bool_(),
+                "true when canonical_url points to another host (a hint at the original)",
+                nullable=False,
+            ),
+            _f(
+                "furniture_removed",
+                pa.list_(pa.string()),
+                "lines removed as the site's furniture",
+                nullable=False,
+            ),
+            _f(
+                "grouping_config",
+                pa.string(),
+                "short form of the GroupingConfig that made minhash (pipelines.config)",
+                nullable=False,
+            ),
+        ],
+        num_perm=str(num_perm),
+    )
+
+
+def _cluster_fields() -> list[pa.Field]:
+    return [
+        _f("cluster_id", pa.string(), "stable id of the copy family", nullable=False),
+        _f("size", pa.int32(), "documents in the cluster", nullable=False),
+        _f("n_domains", pa.int32(), "distinct domains among them", nullable=False),
+        _f("origin_doc_id", pa.string(), "doc_id of the likely original"),
+        _f("origin_url", pa.string(), "its URL"),
+        _f("origin_domain", pa.string(), "its domain"),
+        _f(
+            "origin_reason",
+            pa.string(),
+            "why it was chosen: " + ", ".join(ORIGIN_REASONS) + " (strongest first)",
+        ),
+        _f("first_published", _TS, "earliest published_at in the cluster (UTC)"),
+        _f("last_published", _TS, "latest published_at in the cluster (UTC)"),
+        _f("title", pa.string(), "title of the origin document"),
+        _f(
+            "created_run", pa.string(), "run_id of the run that created the cluster", nullable=False
+        ),
+        _f("updated_run", pa.string(), "run_id of the last run that changed it", nullable=False),
+        _f("merged_into", pa.string(), "cluster_id that absorbed this one; null while it lives"),
+    ]
+
+
+def clusters_schema() -> pa.Schema:
+    """The current state of every cluster: one snapshot file, replaced by each run."""
+    return _schema("clusters", _cluster_fields())
+
+
+def cluster_history_schema() -> pa.Schema:
+    """The clusters snapshot as each run left it, partitioned by that run."""
+    return _schema("cluster_history", [*_cluster_fields(), _run_id_field("wrote this snapshot")])
+
+
+def edges_schema() -> pa.Schema:
+    """Verified similarity between two documents of one cluster."""
+    return _schema(
+        "edges",
+        [
+            _f("doc_a", pa.string(), "doc_id of one document", nullable=False),
+            _f("doc_b", pa.string(), "doc_id of the other", nullable=False),
+            _f("jaccard", pa.float32(), "estimated Jaccard similarity of shingles", nullable=False),
+            _f(
+                "a_in_b", pa.float32(), "estimated share of a's shingles found in b", nullable=False
+            ),
+            _f(
+                "b_in_a", pa.float32(), "estimated share of b's shingles found in a", nullable=False
+            ),
+            _f("relation", pa.string(), "duplicate or excerpt", nullable=False),
+            _f("direction", pa.string(), "likely source: 'a' (doc_a), 'b' (doc_b), or null"),
+            _f("lag_seconds", pa.int64(), "published_at of doc_b minus that of doc_a"),
+            _run_id_field("found the edge"),
+        ],
+    )
+
+
+def runs_schema() -> pa.Schema:
+    """One row per run; rewritten in place as the run goes from running to its end status."""
+    count = pa.int64()
+    return _schema(
+        "runs",
+        [
+            _run_id_field("this row describes"),
+            _f("started_at", _TS, "start time (UTC)", nullable=False),
+            _f("finished_at", _TS, "end time (UTC); null while running"),
+            _f("status", pa.string(), " / ".join(RUN_STATUSES), nullable=False),
+            _f("sources", pa.string(), "the sources config used (path), or 'demo'"),
+            _f("pages_fetched", count, "responses received (any status)"),
+            _f("pages_new", count, "pages whose body was new or changed"),
+            _f("pages_not_modified", count, "304 answers to conditional GETs"),
+            _f("pages_failed", count, "fetches that ended in an error"),
+            _f(
+                "requests_skipped",
+                count,
+                "requests never sent: forbidden by robots.txt or filtered (offsite)",
+            ),
+            _f("status_counts", pa.map_(pa.string(), count), "HTTP status -> responses"),
+            _f("documents_new", count, "articles seen for the first time"),
+            _f("documents_changed", count, "known articles whose text changed"),
+            _f("clusters_new", count, "clusters created"),
+            _f("clusters_grown", count, "existing clusters that gained documents"),
+            _f("clusters_merged", count, "clusters absorbed into older ones"),
+            _f("settings_digest", pa.string(), "hash of the effective crawl settings"),
+            _f("grouping_config", pa.string(), "short form of the GroupingConfig used"),
+            _f(
+                "package_versions",
+                pa.map_(pa.string(), pa.string()),
+                "package -> version (scrapy, trafilatura, datasketch, ...)",
+            ),
+            _f("error", pa.string(), "why the run failed; null otherwise"),
+        ],
+    )
+
+
+# Builders by table name. documents takes num_perm; the others take no argument.
+TABLES = {
+    "pages": pages_schema,
+    "documents": documents_schema,
+    "clusters": clusters_schema,
+    "cluster_history": cluster_history_schema,
+    "edges": edges_schema,
+    "runs": runs_schema,
+}
+PARTITIONED_TABLES = frozenset({"pages", "documents", "cluster_history", "edges", "runs"})
+
+
+def schema_for(table: str, *, num_perm: int = DEFAULT_NUM_PERM) -> pa.Schema:
+    """The schema of ``table``; raises ``KeyError`` naming the known tables otherwise."""
+    try:
+        builder = TABLES[table]
+    except KeyError:
+        raise KeyError(f"unknown table {table!r}; known: {', '.join(TABLES)}") from None
+    return documents_schema(num_perm) if table == "documents" else builder()
+
+
+def _type_name(type_: pa.DataType) -> str:
+    if isinstance(type_, pa.MapType):
+        return f"map<{type_.key_type}, {type_.item_type}>"
+    if isinstance(type_, pa.ListType):
+        return f"list<{type_.value_type}>"
+    return str(type_)
+
+
+def schema_markdown(num_perm: int = DEFAULT_NUM_PERM) -> str:
+    """One markdown table per dataset, one line per column, from the field descriptions."""
+    out: list[str] = []
+    for table in TABLES:
+        schema = schema_for(table, num_perm=num_perm)
+        out.append(f"#### {table}\n")
+        out.append("| column | type | null | meaning |")
+        out.append("|---|---|---|---|")
+        for field in schema:
+            meaning = (field.metadata or {}).get(b"description", b"").decode()
+            null = "yes" if field.nullable else "no"
+            out.append(f"| `{field.name}` | `{_type_name(field.type)}` | {null} | {meaning} |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(schema_markdown())

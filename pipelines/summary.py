@@ -1,0 +1,52 @@
+"""The end-of-run summary that `make crawl` prints, read back from the datasets with DuckDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+
+def print_summary(data_dir: Path, run_id: str | None) -> None:
+    root = Path(data_dir)
+    con = duckdb.connect()
+    g = lambda t: f"'{root / t}/**/*.parquet'"  # noqa: E731
+    if run_id is None:
+        print("No run was recorded.")
+        return
+    run = con.execute(
+        f"select pages_fetched, pages_failed, documents_new, clusters_new, status, "
+        f"epoch(finished_at - started_at) from {g('runs')} where run_id = ?",
+        [run_id],
+    ).fetchone()
+    if run is None:
+        print(f"No runs row for {run_id}.")
+        return
+    pages, failed, docs, clusters, status, secs = run
+    print()
+    print(f"Run {run_id}: {status}")
+    rate = f" ({pages / secs:.0f} pages/s)" if secs else ""
+    print(f"  pages fetched   {pages}{rate}, failed {failed}")
+    print(f"  documents       {docs}")
+    print(f"  clusters        {clusters}")
+    top = con.execute(
+        f"""
+        select c.cluster_id, c.size, c.n_domains, c.title,
+               string_agg(distinct d.domain, ', ' order by d.domain) as domains
+        from {g("clusters")} c join {g("documents")} d using (cluster_id)
+        where c.size > 1 and d.run_id = ?
+        group by all order by c.size desc, c.cluster_id limit 5
+        """,
+        [run_id],
+    ).fetchall()
+    if top:
+        print("  largest clusters:")
+        for cid, size, ndom, title, domains in top:
+            print(f"    {cid}  {size} copies on {ndom} domains  {(title or '')[:60]!r}")
+            print(f"      {domains[:110]}")
+    print(f"  data            {root.resolve()}/{{pages,documents,clusters,edges,runs}}")
+    print("  start with:")
+    print(
+        f'    duckdb -c "select cluster_id, size, n_domains, origin_domain, title from '
+        f"'{root}/clusters/**/*.parquet' order by size desc limit 10\""
+    )

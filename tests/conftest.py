@@ -1,0 +1,178 @@
+"""Shared fixtures: the demo web served from a subprocess on a free loopback port.
+
+The server runs in its own process so that it does not compete with the test process for
+the GIL (a crawler under test and a server in one interpreter slow each other down and hide
+real timing behaviour). Tests that need another web (day 2, fault mode, other seed) start
+their own with ``start_demo_web(tmp_path, ...)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# The suite's small web: big enough to have every page kind and copy kind, small enough
+# that a full crawl of it takes seconds.
+DEMO_SEED = 1
+DEMO_SITES = 12
+DEMO_STORIES = 60
+DEMO_DAY = 1
+SERVER_START_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class DemoWebProcess:
+    """A running demo web server subprocess and the same web in process, for ground truth."""
+
+    proxy_url: str
+    host: str
+    port: int
+    seed: int
+    sites: int
+    stories: int
+    day: int
+    faults: float
+    web: Any  # demoweb.DemoWeb with the same parameters as the server's
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        """What the server printed so far (stdout and stderr), for failure messages."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def _server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _wait_for_ready(
+    process: subprocess.Popen[bytes], ready_file: Path, log_path: Path, timeout: float
+) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready_file.exists():
+            text = ready_file.read_text(encoding="utf-8").strip()
+            if text:
+                return text
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"demo web server exited with code {process.returncode} before it was ready; "
+                f"its output:\n{log_path.read_text(errors='replace')}"
+            )
+        time.sleep(0.05)
+    process.kill()
+    process.wait()
+    raise RuntimeError(
+        f"demo web server not ready after {timeout:.0f} s (no {ready_file}); "
+        f"its output:\n{log_path.read_text(errors='replace')}"
+    )
+
+
+def _terminate(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def start_demo_web(
+    workdir: Path,
+    *,
+    seed: int = DEMO_SEED,
+    sites: int = DEMO_SITES,
+    stories: int = DEMO_STORIES,
+    day: int = DEMO_DAY,
+    faults: float = 0.0,
+    fault_delay: float | None = None,
+    timeout: float = SERVER_START_TIMEOUT,
+) -> Iterator[DemoWebProcess]:
+    """Serve a demo web with these parameters from a subprocess; stop it on exit.
+
+    `workdir` holds the ready file and the server's log (pass pytest's tmp_path).
+    """
+    from demoweb import DemoWeb
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    tag = f"demoweb-s{seed}-n{sites}-k{stories}-d{day}-f{faults:g}-{os.getpid()}-{time.time_ns()}"
+    ready_file = workdir / f"{tag}.ready"
+    log_path = workdir / f"{tag}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "demoweb",
+        "serve",
+        "--port",
+        "0",
+        "--seed",
+        str(seed),
+        "--sites",
+        str(sites),
+        "--stories",
+        str(stories),
+        "--day",
+        str(day),
+        "--faults",
+        str(faults),
+        "--ready-file",
+        str(ready_file),
+    ]
+    if fault_delay is not None:
+        command += ["--fault-delay", str(fault_delay)]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=_server_env(), stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        address = _wait_for_ready(process, ready_file, log_path, timeout)
+        host, _, port_text = address.rpartition(":")
+        web = DemoWeb(seed=seed, sites=sites, stories=stories, day=day)
+        yield DemoWebProcess(
+            proxy_url=f"http://{host}:{port_text}",
+            host=host,
+            port=int(port_text),
+            seed=seed,
+            sites=sites,
+            stories=stories,
+            day=day,
+            faults=faults,
+            web=web,
+            process=process,
+            log_path=log_path,
+        )
+    finally:
+        _terminate(process)
+
+
+@pytest.fixture(scope="session")
+def demo_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoWebProcess]:
+    """The suite's demo web (seed 1, 12 sites, 60 stories, day 1), shared by all tests."""
+    with start_demo_web(tmp_path_factory.mktemp("demo_web")) as running:
+        yield running
+
+
+@pytest.fixture
+def demo_web_factory(tmp_path: Path) -> Any:
+    """``demo_web_factory(day=2, faults=0.2)`` -> context manager serving that web."""
+
+    def factory(**params: Any) -> contextlib.AbstractContextManager[DemoWebProcess]:
+        return start_demo_web(tmp_path, **params)
+
+    return factory

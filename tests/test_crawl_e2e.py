@@ -1,0 +1,125 @@
+"""End to end: crawl the suite's demo web as a user would, read every table back with DuckDB."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import duckdb
+import pytest
+
+from pipelines.urls import canonicalise_url
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def crawl(demo_web: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One crawl of the shared demo web through its proxy, by `python -m crawler.run`."""
+    work = tmp_path_factory.mktemp("crawl")
+    sources = work / "sources.yaml"
+    sources.write_text(
+        f"demo_web: {{seed: {demo_web.seed}, sites: {demo_web.sites}, "
+        f"stories: {demo_web.stories}, day: {demo_web.day}}}\n"
+        f"proxy: {demo_web.proxy_url}\n"
+    )
+    data = work / "data"
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler.run", "--sources", str(sources), "--data", str(data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return {"data": data, "stdout": proc.stdout, "stderr": proc.stderr, "web": demo_web.web}
+
+
+def q(data: Path, sql: str) -> list[tuple]:
+    for table in ("pages", "documents", "clusters", "edges", "runs"):
+        sql = sql.replace("{" + table + "}", f"'{data}/{table}/**/*.parquet'")
+    return duckdb.sql(sql).fetchall()
+
+
+def truth(web: Any) -> list[dict[str, Any]]:
+    return list(web.truth_rows())
+
+
+def test_every_reachable_article_is_exactly_one_document(crawl: dict[str, Any]) -> None:
+    rows = truth(crawl["web"])
+    articles = {
+        canonicalise_url(r["url"])
+        for r in rows
+        if r["page_kind"] == "article" and not r["disallowed"]
+    }
+    docs = q(crawl["data"], "select url from {documents}")
+    doc_urls = [canonicalise_url(u) for (u,) in docs]
+    assert len(doc_urls) == len(set(doc_urls)), "a URL became two documents"
+    missing = articles - set(doc_urls)
+    assert not missing, f"{len(missing)} articles not documents, e.g. {sorted(missing)[:3]}"
+    extra = set(doc_urls) - articles
+    assert not extra, f"non-article pages became documents: {sorted(extra)[:5]}"
+
+
+def test_no_robots_disallowed_url_was_requested(crawl: dict[str, Any]) -> None:
+    disallowed = {canonicalise_url(r["url"]) for r in truth(crawl["web"]) if r["disallowed"]}
+    assert disallowed, "the demo web should have robots-disallowed pages"
+    fetched = {canonicalise_url(u) for (u,) in q(crawl["data"], "select url from {pages}")}
+    fetched |= {canonicalise_url(u) for (u,) in q(crawl["data"], "select final_url from {pages}")}
+    assert not fetched & disallowed
+    # and the robots.txt files themselves were fetched and recorded
+    robots = [u for u in fetched if urlsplit(u).path == "/robots.txt"]
+    assert len(robots) == len(crawl["web"].hosts)
+
+
+def test_cluster_ids_join_and_edges_stay_inside_clusters(crawl: dict[str, Any]) -> None:
+    data = crawl["data"]
+    orphans = q(
+        data, "select count(*) from {documents} d anti join {clusters} c using (cluster_id)"
+    )
+    assert orphans == [(0,)]
+    sizes = q(
+        data,
+        "select c.cluster_id, c.size, count(*) from {clusters} c join {documents} d "
+        "using (cluster_id) group by all having c.size <> count(*)",
+    )
+    assert sizes == []
+    cross = q(
+        data,
+        "select count(*) from {edges} e join {documents} a on a.doc_id = e.doc_a "
+        "join {documents} b on b.doc_id = e.doc_b where a.cluster_id <> b.cluster_id",
+    )
+    assert cross == [(0,)]
+    n_edges, n_multi = q(
+        data,
+        "select (select count(*) from {edges}), (select count(*) from {clusters} where size > 1)",
+    )[0]
+    assert n_edges >= n_multi > 0
+
+
+def test_runs_row_counts_what_happened(crawl: dict[str, Any]) -> None:
+    data = crawl["data"]
+    (run,) = q(
+        data,
+        "select status, pages_fetched, pages_failed, documents_new, clusters_new, "
+        "finished_at is not null, grouping_config from {runs}",
+    )
+    status, fetched, failed, docs, clusters, finished, config = run
+    assert status == "ok" and finished
+    assert fetched == q(data, "select count(*) from {pages}")[0][0]
+    assert failed == q(data, "select count(*) from {pages} where error is not null")[0][0]
+    (skipped,) = q(data, "select requests_skipped from {runs}")[0]
+    assert skipped > 0  # robots.txt forbade the search pages the sites link to
+    assert docs == q(data, "select count(*) from {documents}")[0][0]
+    assert clusters == q(data, "select count(*) from {clusters}")[0][0]
+    assert config == q(data, "select distinct grouping_config from {documents}")[0][0]
+
+
+def test_summary_is_printed(crawl: dict[str, Any]) -> None:
+    out = crawl["stdout"]
+    assert "pages fetched" in out and "documents" in out and "largest clusters" in out
+    assert "duckdb -c" in out
+    assert "pages/s" in crawl["stderr"]  # the progress line

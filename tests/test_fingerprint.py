@@ -1,0 +1,165 @@
+"""Signatures: bit-identical to datasketch 2.0, accurate estimates, storage round trips."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from pipelines import fingerprint as fp
+from pipelines.config import GroupingConfig
+from pipelines.textnorm import shingles, tokens
+
+WORDS = [f"w{i}" for i in range(300)] + ["\u00e9t\u00e9", "na\u00efve", "\u201cquoted\u201d"]
+
+
+def random_texts(n: int, seed: int, max_words: int = 400) -> list[str]:
+    rng = np.random.default_rng(seed)
+    texts = [" ".join(rng.choice(WORDS, size=int(rng.integers(0, max_words)))) for _ in range(n)]
+    return [*texts, "", "one", "two words", "!!! ---"]  # empty, shorter than k, punctuation only
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        GroupingConfig(),
+        GroupingConfig(hash_function="sha1"),
+        GroupingConfig(num_perm=64, seed=42, shingle_size=5),
+        GroupingConfig(num_perm=256, seed=0, shingle_size=1),
+    ],
+    ids=str,
+)
+def test_identical_to_datasketch_update_batch(config):
+    texts = random_texts(120, seed=config.num_perm)
+    sigs, counts = fp.fingerprints(texts, config)
+    for text, sig, count in zip(texts, sigs, counts, strict=True):
+        items = shingles(tokens(text), config.shingle_size)
+        reference = MinHash(
+            num_perm=config.num_perm,
+            seed=config.seed,
+            hashfunc=fp.hashfunc(config),
+            scheme=config.scheme,
+        )
+        reference.update_batch([s.encode("utf-8") for s in items])
+        assert np.array_equal(sig, reference.hashvalues), text[:40]
+        single = fp.fingerprint(text, config)
+        assert np.array_equal(single.signature, sig)
+        assert single.n_shingles == count == len(set(items))
+        assert sig.dtype == np.uint32 and sig.shape == (config.num_perm,)
+
+
+def test_per_shingle_update_gives_the_same_values():
+    config = GroupingConfig()
+    text = random_texts(1, seed=5)[0]
+    m = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=fp.xx64_hash32)
+    for s in fp.shingles_of(text, config):
+        m.update(s.encode("utf-8"))
+    assert np.array_equal(fp.fingerprint(text, config).signature, m.hashvalues)
+
+
+def test_blocked_product_matches_datasketch_for_any_block_size(monkeypatch):
+    config = GroupingConfig(num_perm=32)
+    texts = random_texts(10, seed=9, max_words=900)
+    for block in (1, 7, 256, 5000):  # partial last blocks, one block, a block per shingle
+        monkeypatch.setattr(fp, "_BLOCK", block)
+        for text in texts:
+            reference = fp.datasketch_minhash(fp.shingles_of(text, config), config)
+            assert np.array_equal(fp.fingerprint(text, config).signature, reference.hashvalues)
+
+
+def test_empty_text_gives_the_empty_minhash():
+    config = GroupingConfig()
+    empty = fp.fingerprint("  ...  ", config)
+    assert empty.n_shingles == 0
+    assert np.array_equal(empty.signature, MinHash(num_perm=128, seed=1).hashvalues)
+
+
+def test_deterministic_and_seed_dependent():
+    text = random_texts(1, seed=3)[0]
+    a = fp.fingerprint(text, GroupingConfig()).signature
+    assert np.array_equal(a, fp.fingerprint(text, GroupingConfig()).signature)
+    b = fp.fingerprint(text, GroupingConfig(seed=2)).signature
+    assert np.count_nonzero(a == b) < 10
+
+
+def test_xx64_hash32_is_low_half_of_xxh64():
+    import xxhash
+
+    assert fp.xx64_hash32(b"abc") == xxhash.xxh64_intdigest(b"abc") & 0xFFFFFFFF
+    assert 0 <= fp.xx64_hash32(b"") < 2**32
+
+
+def test_estimates_within_binomial_bounds_of_exact_jaccard():
+    """Each estimate within 5 sigma of the exact Jaccard, and the mean error near its expectation.
+
+    With p permutations the estimate is a share of p matches, sigma = sqrt(J(1-J)/p). A broken
+    permutation (e.g. all permutations alike) gives estimates of 0 or 1 and fails both checks.
+    """
+    config = GroupingConfig()
+    p = config.num_perm
+    rng = np.random.default_rng(11)
+    errors, sigmas = [], []
+    for i in range(80):
+        n_a, n_b = int(rng.integers(100, 1500)), int(rng.integers(100, 1500))
+        shared = int(rng.integers(0, min(n_a, n_b) + 1))
+        set_a = [f"d{i}-s{k}" for k in range(shared)] + [f"d{i}-a{k}" for k in range(n_a - shared)]
+        set_b = [f"d{i}-s{k}" for k in range(shared)] + [f"d{i}-b{k}" for k in range(n_b - shared)]
+        exact = shared / (n_a + n_b - shared)
+        est = fp.jaccard(
+            fp.signature_from_hashes(fp.hash_shingles(set_a, config), config),
+            fp.signature_from_hashes(fp.hash_shingles(set_b, config), config),
+        )
+        sigma = math.sqrt(exact * (1 - exact) / p)
+        assert abs(est - exact) <= 5 * sigma + 1.5 / p, (exact, est)
+        errors.append(abs(est - exact))
+        sigmas.append(sigma)
+    expected_mae = math.sqrt(2 / math.pi) * float(np.mean(sigmas))
+    assert float(np.mean(errors)) <= 1.4 * expected_mae + 0.002
+
+
+def test_bytes_round_trip_and_column_of_many():
+    config = GroupingConfig()
+    sigs = fp.signatures(random_texts(10, seed=1), config)
+    data = [fp.to_bytes(s) for s in sigs]
+    assert {len(d) for d in data} == {512}
+    assert np.array_equal(fp.from_bytes(data[3], 128), sigs[3])
+    assert np.array_equal(fp.from_bytes_many(data, 128), sigs)
+    assert data[0][:4] == int(sigs[0][0]).to_bytes(4, "little")
+    with pytest.raises(ValueError, match="needs 512 bytes, got 508"):
+        fp.from_bytes(data[0][:-4], 128)
+    with pytest.raises(ValueError, match=r"rows \[1\] differ"):
+        fp.from_bytes_many([data[0], data[1][:8]], 128)
+
+
+def test_lean_minhash_wrapping_works_with_datasketch():
+    config = GroupingConfig()
+    texts = random_texts(6, seed=2)
+    sigs = fp.signatures(texts, config)
+    lean = [fp.to_lean_minhash(s, config) for s in sigs]
+    full = [fp.datasketch_minhash(fp.shingles_of(t, config), config) for t in texts]
+    for a, b in zip(lean, full, strict=True):
+        assert a == LeanMinHash(b)
+        assert (
+            a.jaccard(full[0]) == b.jaccard(full[0]) == fp.jaccard(a.hashvalues, full[0].hashvalues)
+        )
+        assert np.array_equal(fp.signature_of(b), a.hashvalues)
+    buf = bytearray(lean[1].bytesize())
+    lean[1].serialize(buf)
+    assert LeanMinHash.deserialize(buf) == lean[1]
+    assert pickle.loads(pickle.dumps(lean[1])) == lean[1]
+    lsh = MinHashLSH(threshold=0.5, num_perm=128)
+    lsh.insert("doc", lean[0])
+    assert lsh.query(full[0]) == ["doc"]
+    with pytest.raises(ValueError, match="shape"):
+        fp.to_lean_minhash(sigs[0][:64], config)
+
+
+def test_jaccard_many_matches_pairwise():
+    config = GroupingConfig()
+    sigs = fp.signatures(random_texts(8, seed=4), config)
+    many = fp.jaccard_many(sigs[0], sigs)
+    assert many[0] == 1.0
+    assert many.tolist() == [fp.jaccard(sigs[0], s) for s in sigs]

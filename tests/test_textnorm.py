@@ -1,0 +1,73 @@
+"""Normalisation and shingling rules (pipelines.textnorm)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipelines.textnorm import normalise, shingles, tokens
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello,   World!\n\nNew  line.", "hello world new line"),
+        ("\u201cDon\u2019t,\u201d she said \u2014 twice.", "don't she said twice"),
+        ("well\u2011known and well-known", "well-known and well-known"),
+        ("a \u2013 b", "a b"),
+        ("It rose 3.5% to 1,000 at 10:30.", "it rose 3.5 to 1,000 at 10:30"),
+        ("AT&T and e-mail: user@example.test", "at&t and e-mail user@example.test"),
+        ("U.S. officials (e.g. him)", "u.s officials e.g him"),
+        ("\ufb01nal \uff26\uff55\uff4c\uff4c", "final full"),  # ligature, full-width
+        ("co\u00adoperate zero\u200bwidth", "cooperate zerowidth"),  # soft hyphen, ZWSP
+        ("STRASSE Stra\u00dfe", "strasse strasse"),
+        ("caf\u0065\u0301 caf\u00e9", "caf\u00e9 caf\u00e9"),  # decomposed and composed
+        ("\u0928\u092e\u0938\u094d\u0924\u0947 \u0926\u0941\u0928\u093f\u092f\u093e", None),
+        ("'quoted' \"twice\" ...and -dash- --", "quoted twice and dash"),
+        ("", ""),
+        ("  \n\t ", ""),
+        ("!!! ??? ---", ""),
+    ],
+)
+def test_normalise_cases(text, expected):
+    if expected is None:  # Devanagari: vowel signs are combining marks and must not split words
+        expected = text
+    assert normalise(text) == expected
+
+
+def test_normalise_is_idempotent():
+    samples = [
+        "\u201cIt\u2019s 3.5\u00a0%,\u201d said \u0130stanbul\u2019s mayor \u2014 AT&T\u2026",
+        "Stra\u00dfe \ufb01 \u00bd \u2460 x\u00b2",
+        "\u0928\u092e\u0938\u094d\u0924\u0947, \u0926\u0941\u0928\u093f\u092f\u093e!",
+    ]
+    for text in samples:
+        once = normalise(text)
+        assert normalise(once) == once
+
+
+def test_copies_with_different_typography_normalise_equal():
+    a = "\u201cWe will rebuild,\u201d the mayor said\u2014and the crowd cheered.\n"
+    b = '"We   will rebuild," the MAYOR said - and the crowd cheered.'
+    assert normalise(a) == normalise(b)
+
+
+def test_tokens():
+    assert tokens("Read more: the city\u2019s plan.") == ["read", "more", "the", "city's", "plan"]
+    assert tokens("") == []
+
+
+def test_shingles_in_order_with_duplicates():
+    words = "a b c a b c".split()
+    assert shingles(words, 3) == ["a b c", "b c a", "c a b", "a b c"]
+    assert shingles(words, 1) == words
+
+
+def test_short_and_empty_documents():
+    assert shingles(["only", "two"], 3) == ["only two"]
+    assert shingles(["three", "words", "exactly"], 3) == ["three words exactly"]
+    assert shingles([], 3) == []
+
+
+def test_shingle_size_must_be_positive():
+    with pytest.raises(ValueError, match="shingle size must be >= 1"):
+        shingles(["a"], 0)
