@@ -39,6 +39,8 @@ SIGNATURE_FIELDS = (
     "seed",
     "scheme",
     "hash_function",
+    "lead_words",
+    "lead_perm",
 )
 
 
@@ -66,6 +68,14 @@ class GroupingConfig:
             or above which a pair is an ``excerpt``.
         excerpt_min_shingles: the shorter document needs at least this many distinct shingles to
             count as an excerpt; below it a few shared stock phrases would look like containment.
+
+    The lead index (excerpts and truncated copies): an excerpt is the first paragraphs of an
+    article, so its Jaccard with the full text is often below 0.1, where neither the LSH nor a
+    128-value estimate can see it. Each document also gets a signature of its opening
+    ``lead_words`` words (the first ``lead_perm`` values of the MinHash of those shingles, a
+    signature field), indexed in a second LSH tuned for ``lead_threshold``; two documents whose
+    openings reach ``lead_jaccard`` are copies (the shorter one an excerpt). ``lead_words=0``
+    turns the lead index off.
     """
 
     normalisation_version: int = 1
@@ -79,6 +89,10 @@ class GroupingConfig:
     duplicate_jaccard: float = 0.35
     excerpt_containment: float = 0.7
     excerpt_min_shingles: int = 20
+    lead_words: int = 50
+    lead_perm: int = 0  # 0: min(64, num_perm)
+    lead_threshold: float = 0.5
+    lead_jaccard: float = 0.6
 
     def __post_init__(self) -> None:
         # JSON round trips give a list; keep the frozen object hashable and comparable.
@@ -101,6 +115,12 @@ class GroupingConfig:
         _check_fraction(self, "lsh_threshold", open_low=True, open_high=True)
         _check_fraction(self, "duplicate_jaccard", open_low=True, open_high=False)
         _check_fraction(self, "excerpt_containment", open_low=True, open_high=False)
+        _check_fraction(self, "lead_threshold", open_low=True, open_high=True)
+        _check_fraction(self, "lead_jaccard", open_low=True, open_high=False)
+        _check_int(self, "lead_words", 0, None)
+        if self.lead_perm == 0 and isinstance(self.num_perm, int):
+            object.__setattr__(self, "lead_perm", min(64, self.num_perm))
+        _check_int(self, "lead_perm", 8, self.num_perm)
         weights = self.lsh_weights
         if (
             not isinstance(weights, tuple)
@@ -122,7 +142,8 @@ class GroupingConfig:
             f"n{self.normalisation_version}_w{self.shingle_size}_p{self.num_perm}_s{self.seed}"
             f"_{self.scheme}_{self.hash_function}_t{self.lsh_threshold:.2f}"
             f"_j{self.duplicate_jaccard:.2f}_c{self.excerpt_containment:.2f}"
-            f"_m{self.excerpt_min_shingles}"
+            f"_m{self.excerpt_min_shingles}_l{self.lead_words}x{self.lead_perm}"
+            f"_{self.lead_threshold:.2f}_{self.lead_jaccard:.2f}"
         )
 
     def to_dict(self) -> dict[str, Any]:

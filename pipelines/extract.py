@@ -64,12 +64,14 @@ def extract_html(html: str, url: str | None = None, hint: str | None = None) -> 
     import trafilatura
     from lxml import html as lxml_html
 
+    from pipelines.origin import provenance_hints
     from pipelines.pagekind import classify, page_signals
 
     if not html.strip():
         return {"is_article": False, "article_reason": "empty", "text": ""}
     tree = lxml_html.fromstring(html)
     signals = page_signals(tree)
+    hints = provenance_hints(tree)  # before trafilatura prunes the tree
     doc = trafilatura.bare_extraction(
         tree, url=url, date_extraction_params=_DATE_PARAMS, **TRAFILATURA_OPTIONS
     )
@@ -79,17 +81,23 @@ def extract_html(html: str, url: str | None = None, hint: str | None = None) -> 
     is_article, reason = classify(signals, hint, words)
     host = (urlsplit(url).hostname or "") if url else ""
     canonical = _canonical_link(tree, url)
+    published = parse_date(meta.get("date"))
+    precise = parse_date(hints["published_time"])
+    if precise is not None and (published is None or precise.date() == published.date()):
+        published = precise
     return {
         "is_article": is_article,
         "article_reason": reason,
         "title": meta.get("title"),
         "author": meta.get("author"),
-        "published_at": parse_date(meta.get("date")),
+        "published_at": published,
         "site_name": meta.get("sitename"),
         "canonical_url": canonical,
         "canonical_off_site": bool(canonical and (urlsplit(canonical).hostname or "") != host),
         "language": meta.get("language"),
         "description": meta.get("description"),
+        "credited_source": hints["credited_source"],
+        "based_on_url": hints["based_on_url"],
         "text": text,
         "word_count": words,
         "content_hash": content_hash(text),
@@ -132,31 +140,21 @@ def content_hash(text: str) -> str:
 
 # -- the worker ------------------------------------------------------------------------------
 
-_worker_config: Any = None
-
 
 def _init_worker(options: ExtractOptions) -> None:
-    global _worker_config
-    import trafilatura  # noqa: F401 - import once per worker, not per page
+    # Import once per worker, not per page.
+    import trafilatura  # noqa: F401
 
-    from pipelines.config import GroupingConfig
-
-    _worker_config = GroupingConfig.from_dict(options.grouping)
+    import pipelines.origin  # noqa: F401
+    import pipelines.pagekind  # noqa: F401
 
 
 def process_page(body: bytes, encoding: str | None, url: str, hint: str | None) -> dict[str, Any]:
-    """Extract and fingerprint one page in a worker process; errors are returned, not raised."""
-    from pipelines.fingerprint import fingerprint, to_bytes
-
+    """Extract one page in a worker process; errors are returned, not raised."""
     try:
         if len(body) > _MAX_HTML_BYTES:
             return {"is_article": False, "article_reason": "too-large", "error": "body over 5 MB"}
-        result = extract_html(decode_body(body, encoding), url, hint)
-        if result["is_article"] and result["text"]:
-            fp = fingerprint(result["text"], _worker_config)
-            result["minhash"] = to_bytes(fp.signature)
-            result["n_shingles"] = fp.n_shingles
-        return result
+        return extract_html(decode_body(body, encoding), url, hint)
     except Exception as exc:  # one broken page must not stop the crawl; it is counted
         return {
             "is_article": False,

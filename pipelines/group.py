@@ -1,18 +1,29 @@
-"""Stage 4: group articles into copy families as they arrive (Scrapy glue over pipelines.grouping).
+"""Stage 4: clean each article of its site's furniture, fingerprint it, group the copies.
 
-Each article's signature is checked against the in-memory LSH index; candidates are verified
-(estimated Jaccard and containment) before any union, so a low LSH threshold finds edited and
-truncated copies without chaining unrelated pages. Cluster ids are final only at the end of the
-run (a later page can bridge two clusters); the write stage reads them then.
+During the crawl this stage only collects the extracted articles. At the end of the run
+`finish_run` does, in order:
+
+1. learn the per-site furniture model from this run's pages (on top of what earlier runs
+   taught it) and remove furniture, generic promo/credit lines and the repeated headline;
+2. group provisionally, to see which lines recur across *different* copy families (furniture
+   that several sites share), and remove those too;
+3. fingerprint the clean texts and add them to the grouper: LSH candidates, verification
+   (Jaccard or containment) before any union, union-find.
+
+Cleaning before grouping is what keeps two short briefs that share heavy furniture apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.fingerprint import from_bytes
-from pipelines.grouping import Grouper
+from pipelines.config import GroupingConfig
+from pipelines.extract import content_hash
+from pipelines.fingerprint import fingerprints, lead_signatures, to_bytes
+from pipelines.furniture import FurnitureModel, clean_text, split_lines
+from pipelines.grouping import Edge, Grouper
 from pipelines.run import RunContext
 from pipelines.urls import canonical_doc_id
 
@@ -20,7 +31,7 @@ from pipelines.urls import canonical_doc_id
 def document_row(
     url: str, fetched_at: Any, x: dict[str, Any], doc_id: str, run_id: str, grouping_config: str
 ) -> dict[str, Any]:
-    """The `documents` row of an extracted article `x`, without its cluster id (plain function)."""
+    """The `documents` row of an extracted article `x`, before cleaning and grouping."""
     return {
         "doc_id": doc_id,
         "url": url,
@@ -31,29 +42,89 @@ def document_row(
         "author": x.get("author"),
         "published_at": x.get("published_at"),
         "language": x.get("language"),
-        "text": x["text"],
-        "word_count": x["word_count"],
-        "content_hash": x.get("content_hash"),
-        "minhash": x["minhash"],
-        "n_shingles": x["n_shingles"],
+        "text": x.get("text") or "",
+        "word_count": 0,
+        "content_hash": None,
+        "minhash": None,
+        "n_shingles": 0,
         "cluster_id": None,
         "run_id": run_id,
         "fetched_at": fetched_at,
         "credited_source": x.get("credited_source"),
+        "based_on_url": x.get("based_on_url"),
         "canonical_off_site": bool(x.get("canonical_off_site")),
-        "furniture_removed": list(x.get("furniture_removed") or []),
+        "furniture_removed": [],
         "grouping_config": grouping_config,
     }
 
 
+def arrival_order(documents: dict[str, dict[str, Any]]) -> list[str]:
+    """Doc ids by (fetched_at, doc_id): the same order for a crawl and for its reprocess."""
+    return sorted(documents, key=lambda d: (documents[d]["fetched_at"], d))
+
+
+def _clean_all(
+    documents: dict[str, dict[str, Any]], order: Sequence[str], model: FurnitureModel
+) -> dict[str, tuple[list[str], list[str]]]:
+    out = {}
+    for d in order:
+        row = documents[d]
+        out[d] = clean_text(split_lines(row["text"]), row["domain"], model, row["title"])
+    return out
+
+
+def finish_run(
+    documents: dict[str, dict[str, Any]],
+    model: FurnitureModel,
+    config: GroupingConfig,
+    grouper: Grouper,
+) -> list[Edge]:
+    """Clean, fingerprint and group this run's documents in place; return the new edges.
+
+    `documents` rows hold the extractor's raw text in `text`; on return they hold the clean
+    text, `furniture_removed`, word count, content hash, signature and shingle count.
+    """
+    order = arrival_order(documents)
+    for d in order:
+        row = documents[d]
+        model.observe(row["domain"], d, split_lines(row["text"]))
+    cleaned = _clean_all(documents, order, model)
+
+    # Provisional grouping: which kept lines recur across different copy families?
+    provisional = Grouper(config)
+    texts = ["\n".join(cleaned[d][0]) for d in order]
+    sigs, counts = fingerprints(texts, config)
+    leads = lead_signatures(texts, config)
+    for i, d in enumerate(order):
+        provisional.add(d, sigs[i], int(counts[i]), lead=leads[i])
+    for d in order:
+        model.observe_clusters(provisional.cluster_of(d), cleaned[d][0])
+    cleaned = _clean_all(documents, order, model)
+
+    texts = ["\n".join(cleaned[d][0]) for d in order]
+    sigs, counts = fingerprints(texts, config)
+    leads = lead_signatures(texts, config)
+    edges: list[Edge] = []
+    for i, d in enumerate(order):
+        row = documents[d]
+        kept, removed = cleaned[d]
+        row["text"] = texts[i]
+        row["furniture_removed"] = removed
+        row["word_count"] = len(texts[i].split())
+        row["content_hash"] = content_hash(texts[i])
+        row["minhash"] = to_bytes(sigs[i])
+        row["n_shingles"] = int(counts[i])
+        edges.extend(grouper.add(d, sigs[i], int(counts[i]), row["published_at"], leads[i]))
+    return edges
+
+
 class GroupPipeline:
+    """Collect the run's articles; `WritePipeline` calls `finish_run` at the end of the run."""
+
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.run = RunContext.of(crawler)
-        self.grouper = Grouper(self.run.grouping)
-        self.run.extra["grouper"] = self.grouper
-        self.run.extra["documents"] = {}  # doc_id -> row, in arrival order
-        self.run.extra["edges"] = []
+        self.run.extra["documents"] = {}  # doc_id -> row
         self.config_str = str(self.run.grouping)
 
     @classmethod
@@ -62,7 +133,7 @@ class GroupPipeline:
 
     def process_item(self, item: Any) -> Any:
         x = item.extraction
-        if not x or not x.get("is_article") or "minhash" not in x:
+        if not x or not x.get("is_article"):
             return item
         stats = self.crawler.stats
         doc_id = canonical_doc_id(item.final_url)
@@ -74,9 +145,5 @@ class GroupPipeline:
         documents[doc_id] = document_row(
             item.final_url, item.fetched_at, x, doc_id, self.run.run_id, self.config_str
         )
-        sig = from_bytes(x["minhash"], self.run.grouping.num_perm)
-        edges = self.grouper.add(doc_id, sig, x["n_shingles"], x.get("published_at"))
-        self.run.extra["edges"].extend(edges)
         stats.inc_value("documents/new")
-        stats.set_value("clusters/current", self.grouper.n_clusters)
         return item

@@ -29,12 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from datasketch import MinHashLSH
+from datasketch import LeanMinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
 from datasketch.storage import UnorderedStorage
 
 from pipelines.config import GroupingConfig
-from pipelines.fingerprint import fingerprints, to_lean_minhash
+from pipelines.fingerprint import fingerprints, lead_signatures, to_lean_minhash
 
 DUPLICATE = "duplicate"
 EXCERPT = "excerpt"
@@ -89,6 +89,18 @@ def classify(
     if jaccard >= config.duplicate_jaccard:
         return DUPLICATE, a_in_b, b_in_a
     return None, a_in_b, b_in_a
+
+
+def classify_lead(lead_jaccard: float, n_a: int, n_b: int, config: GroupingConfig) -> str | None:
+    """Relation of a pair the full signatures did not join, from their openings.
+
+    Two texts with the same opening are copies of one article; the shorter one is an excerpt
+    (or a truncated copy) when it is clearly shorter. Both need ``excerpt_min_shingles``
+    shingles, so a few shared stock words cannot join two short texts.
+    """
+    if lead_jaccard < config.lead_jaccard or min(n_a, n_b) < config.excerpt_min_shingles:
+        return None
+    return EXCERPT if min(n_a, n_b) < 0.8 * max(n_a, n_b) else DUPLICATE
 
 
 def _by_size(item: tuple[float, int]) -> int:
@@ -284,6 +296,18 @@ class Grouper:
         )
         if compact_buckets:
             self._lsh.hashtables = [CompactBuckets() for _ in range(self.bands)]
+        self._lead_lsh: MinHashLSH | None = None
+        if config.lead_words > 0:
+            lead_params = lsh_params(config.lead_threshold, config.lead_perm, config.lsh_weights)
+            self._lead_lsh = MinHashLSH(
+                num_perm=config.lead_perm,
+                params=lead_params,
+                storage_config={"type": "dict", "basename": _LSH_BASENAME + b"_lead"},
+            )
+            if compact_buckets:
+                self._lead_lsh.hashtables = [CompactBuckets() for _ in range(lead_params[0])]
+        self._leads = np.zeros((1024, config.lead_perm), dtype=np.uint32)
+        self._has_lead = np.zeros(1024, dtype=bool)
         self._sigs = np.empty((1024, config.num_perm), dtype=np.uint32)
         self._n_shingles = np.empty(1024, dtype=np.int64)
         self._published = np.empty(1024, dtype=np.float64)
@@ -338,8 +362,12 @@ class Grouper:
         signature: np.ndarray,
         n_shingles: int,
         published_at: datetime | float | None = None,
+        lead: np.ndarray | None = None,
     ) -> list[Edge]:
         """Verify ``doc_id`` against its LSH candidates, join verified pairs, index it.
+
+        ``lead`` is the document's lead signature (``fingerprint.lead_signature``); without it
+        the document takes part in the lead index neither as query nor as entry.
 
         Re-adding a known ``doc_id`` replaces its signature (a changed page): its old LSH entry
         is removed first, and its cluster stays as it was (clusters never split).
@@ -357,8 +385,15 @@ class Grouper:
         is_new = row is None
         if row is None:
             row = self._append(doc_id)
-        elif row in self._lsh:
-            self._lsh.remove(row)
+        else:
+            if row in self._lsh:
+                self._lsh.remove(row)
+            if self._lead_lsh is not None and row in self._lead_lsh:
+                self._lead_lsh.remove(row)
+        has_lead = lead is not None and self._lead_lsh is not None and n_shingles > 0
+        if has_lead:
+            self._leads[row] = np.asarray(lead, dtype=np.uint32)
+        self._has_lead[row] = has_lead
         self._sigs[row] = sig
         self._n_shingles[row] = n_shingles
         self._published[row] = published
@@ -368,7 +403,20 @@ class Grouper:
         if n_shingles > 0:
             # An empty text's all-max signature would match every other empty text.
             self._lsh.insert(row, to_lean_minhash(sig, self.config), check_duplication=False)
+        if has_lead:
+            assert self._lead_lsh is not None
+            self._lead_lsh.insert(row, self._lead_minhash(row), check_duplication=False)
         return edges
+
+    def _lead_minhash(self, row: int) -> LeanMinHash:
+        lean = object.__new__(LeanMinHash)
+        lean.seed = self.config.seed
+        lean.scheme = self.config.scheme
+        lean.hashvalues = self._leads[row]
+        return lean
+
+    def _lead_jaccard(self, a: int, b: int) -> float:
+        return float(np.count_nonzero(self._leads[a] == self._leads[b])) / self.config.lead_perm
 
     def _append(self, doc_id: Hashable) -> int:
         row = len(self._ids)
@@ -377,6 +425,8 @@ class Grouper:
             self._sigs = np.concatenate([self._sigs, np.empty_like(self._sigs[:grow])])
             self._n_shingles = np.concatenate([self._n_shingles, np.empty(grow, np.int64)])
             self._published = np.concatenate([self._published, np.empty(grow, np.float64)])
+            self._leads = np.concatenate([self._leads, np.zeros_like(self._leads[:grow])])
+            self._has_lead = np.concatenate([self._has_lead, np.zeros(grow, bool)])
         self._ids.append(doc_id)
         self._row_of[doc_id] = row
         self._uf.add(row)
@@ -384,7 +434,12 @@ class Grouper:
 
     def _verified_edges(self, row: int) -> list[Edge]:
         sig = self._sigs[row]
-        candidates = sorted(r for r in self._lsh.query(to_lean_minhash(sig, self.config)))
+        found = set(self._lsh.query(to_lean_minhash(sig, self.config)))
+        if self._has_lead[row]:
+            assert self._lead_lsh is not None
+            found.update(self._lead_lsh.query(self._lead_minhash(row)))
+        found.discard(row)
+        candidates = sorted(found)
         if not candidates:
             return []
         cand = np.asarray(candidates, dtype=np.int64)
@@ -394,6 +449,8 @@ class Grouper:
         for other, j in zip(candidates, estimates.tolist(), strict=True):
             n_a = int(self._n_shingles[other])
             relation, a_in_b, b_in_a = classify(j, n_a, n_b, self.config)
+            if relation is None and self._has_lead[row] and self._has_lead[other]:
+                relation = classify_lead(self._lead_jaccard(row, other), n_a, n_b, self.config)
             if relation is None:
                 continue
             lag = float(self._published[row] - self._published[other])
@@ -465,6 +522,8 @@ class Grouper:
                     signatures=self._sigs[:n],
                     n_shingles=self._n_shingles[:n],
                     published=self._published[:n],
+                    leads=self._leads[:n],
+                    has_lead=self._has_lead[:n],
                     roots=roots,
                 )
             os.replace(tmp, target)
@@ -497,12 +556,16 @@ class Grouper:
             sigs = data["signatures"]
             n_shingles = data["n_shingles"]
             published = data["published"]
+            leads = data["leads"]
+            has_lead = data["has_lead"]
             roots = data["roots"]
         grouper = cls(config)
         n = len(meta["ids"])
         grouper._sigs = np.ascontiguousarray(sigs, dtype=np.uint32).reshape(n, config.num_perm)
         grouper._n_shingles = n_shingles.astype(np.int64)
         grouper._published = published.astype(np.float64)
+        grouper._leads = np.ascontiguousarray(leads, dtype=np.uint32).reshape(n, config.lead_perm)
+        grouper._has_lead = has_lead.astype(bool) & (grouper._lead_lsh is not None)
         grouper._ids = list(meta["ids"])
         grouper._row_of = {doc: row for row, doc in enumerate(grouper._ids)}
         grouper._uf = UnionFind.from_roots(range(n), roots.tolist())
@@ -512,6 +575,10 @@ class Grouper:
         insert = grouper._lsh.insert
         for row in np.flatnonzero(grouper._n_shingles > 0).tolist():
             insert(row, to_lean_minhash(grouper._sigs[row], config), check_duplication=False)
+        if grouper._lead_lsh is not None:
+            insert_lead = grouper._lead_lsh.insert
+            for row in np.flatnonzero(grouper._has_lead).tolist():
+                insert_lead(row, grouper._lead_minhash(row), check_duplication=False)
         return grouper
 
 
@@ -528,6 +595,7 @@ def group_corpus(
     grouper = Grouper(config)
     edges: list[Edge] = []
     dates: Iterable[datetime | float | None] = published_at or [None] * len(ids)
-    for doc_id, sig, n, date in zip(ids, sigs, counts.tolist(), dates, strict=True):
-        edges.extend(grouper.add(doc_id, sig, n, date))
+    leads = lead_signatures(texts, config) if config.lead_words else [None] * len(ids)
+    for doc_id, sig, n, date, lead in zip(ids, sigs, counts.tolist(), dates, leads, strict=True):
+        edges.extend(grouper.add(doc_id, sig, n, date, lead))
     return grouper.assignments(), edges

@@ -19,7 +19,11 @@ from pipelines.urls import canonicalise_url
 
 
 def _norm_name(value: str | None) -> str:
-    return "".join(ch for ch in (value or "").casefold() if ch.isalnum())
+    """'The Harbor Ledger' -> 'harborledger'; a domain's first label reads the same way."""
+    name = (value or "").casefold().strip()
+    if name.startswith("the "):
+        name = name[4:]
+    return "".join(ch for ch in name if ch.isalnum())
 
 
 def choose_origin(docs: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], str]:
@@ -35,8 +39,7 @@ def choose_origin(docs: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     by_url = {canonicalise_url(d["url"]): d for d in docs}
     votes: Counter[str] = Counter()
     for d in docs:
-        target = d.get("canonical_url")
-        if target:
+        for target in {d.get("canonical_url"), d.get("based_on_url")} - {None, ""}:
             key = canonicalise_url(target)
             if key in by_url and key != canonicalise_url(d["url"]):
                 votes[key] += 1
@@ -86,3 +89,59 @@ def edge_direction(a: dict[str, Any], b: dict[str, Any], origin_id: str | None) 
     if pa_ is not None and pb is not None and pa_ != pb:
         return "a" if pa_ < pb else "b"
     return None
+
+
+def provenance_hints(tree: Any) -> dict[str, Any]:
+    """What a page says about where it came from, read before the extractor prunes the tree.
+
+    - a credit line anywhere in the page ("This article first appeared on The X");
+    - JSON-LD `isBasedOn` (a URL, or an object with a url/name) and `sourceOrganization`;
+    - the publication time with its clock time (JSON-LD datePublished, article:published_time),
+      which the extractor reduces to a date.
+    """
+    import json
+
+    from pipelines.furniture import credited_source
+
+    blocks = []
+    for el in tree.iter("p", "div", "span", "em", "i", "small", "footer", "aside", "section"):
+        own = " ".join(
+            t.strip() for t in [el.text or "", *(c.tail or "" for c in el)] if t and t.strip()
+        )
+        if own and len(own) < 400:
+            blocks.append(own)
+    hints: dict[str, Any] = {
+        "credited_source": credited_source(blocks),
+        "based_on_url": None,
+        "published_time": None,
+    }
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text_content() or "null")
+        except ValueError:
+            continue
+        for obj in data if isinstance(data, list) else [data]:
+            if not isinstance(obj, dict):
+                continue
+            based = obj.get("isBasedOn")
+            if isinstance(based, dict):
+                url = based.get("url") or based.get("@id")
+                hints["based_on_url"] = hints["based_on_url"] or url
+                hints["credited_source"] = hints["credited_source"] or _name(based.get("publisher"))
+            elif isinstance(based, str):
+                hints["based_on_url"] = hints["based_on_url"] or based
+            source = _name(obj.get("sourceOrganization"))
+            hints["credited_source"] = hints["credited_source"] or source
+            published = obj.get("datePublished")
+            if isinstance(published, str) and "T" in published:
+                hints["published_time"] = hints["published_time"] or published
+    if hints["published_time"] is None:
+        meta = tree.xpath('string(//meta[@property="article:published_time"]/@content)').strip()
+        hints["published_time"] = meta if "T" in meta else None
+    return hints
+
+
+def _name(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("name")
+    return value.strip() if isinstance(value, str) and value.strip() else None

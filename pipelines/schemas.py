@@ -158,6 +158,11 @@ def documents_schema(num_perm: int = DEFAULT_NUM_PERM) -> pa.Schema:
                 "outlet named in a credit line ('first appeared on')",
             ),
             _f(
+                "based_on_url",
+                pa.string(),
+                "URL the page says it is based on (JSON-LD isBasedOn)",
+            ),
+            _f(
                 "canonical_off_site",
                 pa.bool_(),
                 "true when canonical_url points to another host (a hint at the original)",

@@ -13,15 +13,24 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from pipelines.furniture import FurnitureModel
+from pipelines.group import finish_run
 from pipelines.grouping import Edge, Grouper, cluster_id_for
 from pipelines.origin import choose_origin, edge_direction
 from pipelines.run import RunContext
 from pipelines.schemas import schema_for
 from pipelines.store import DatasetWriter, cleanup_temp_files, write_run_record, write_snapshot
+
+
+def furniture_model_path(data_dir: Any) -> Path:
+    """Where the per-site furniture model is kept between runs."""
+    return Path(data_dir) / "state" / "furniture.json"
+
 
 PACKAGES = ("scrapy", "trafilatura", "datasketch", "pyarrow", "duckdb", "numpy", "lxml")
 
@@ -227,9 +236,13 @@ class WritePipeline:
             pages = ctx.extra.get("pages_writer")
             if pages is not None:
                 pages.close()
-            counts = write_results(
-                ctx, ctx.extra["documents"], ctx.extra["grouper"], ctx.extra["edges"]
-            )
+            documents = ctx.extra["documents"]
+            model_path = furniture_model_path(ctx.data_dir)
+            model = FurnitureModel.load(model_path)
+            grouper = Grouper(ctx.grouping)
+            edges = finish_run(documents, model, ctx.grouping, grouper)
+            counts = write_results(ctx, documents, grouper, edges)
+            model.save(model_path)
             row = self._row("ok", finished_at=datetime.now(UTC), **counts)
         except Exception as exc:
             row = self._row(

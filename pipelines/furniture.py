@@ -1,0 +1,290 @@
+"""The per-site furniture model: lines that recur across a site's pages are not the article.
+
+A general extractor keeps what sits inside the article container: sponsor lines, rotating ad
+headlines, "read more from ..." lines, newsletter boxes, share labels, disclaimers. Seen across
+many pages of one site, such a line recurs on pages of *different* stories, while a body
+paragraph appears once per story. The model counts, per domain, on how many distinct pages each
+normalised line was seen; a line seen on `min_pages` or more pages of a domain is furniture
+there. Generic patterns (promo, credit and share lines) catch furniture on a site seen for the
+first time. Plain functions and one small class; no Scrapy.
+
+What it cannot catch (see README): a furniture line that is unique to one page (a one-off
+advert, a bespoke editor's note) and matches no generic pattern; and it would remove a body
+paragraph that one site publishes verbatim on several pages (for example a fixed boilerplate
+paragraph that the site repeats in every story of a series).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xxhash
+
+from pipelines.textnorm import normalise
+
+MODEL_FORMAT = 1
+DEFAULT_MIN_PAGES = 2  # an exact line on two pages of one site
+DEFAULT_MIN_PAGES_SHAPE = 3  # a templated line (names, numbers masked) on three pages
+DEFAULT_MIN_CLUSTERS = 3  # any site: one exact line in three different copy families
+DEFAULT_MIN_VARIANTS = 3  # any site: one template filled in three different ways
+# The cross-site rules apply to short lines only: promo lines are short, while a long paragraph
+# found in several families is more likely an article whose copies were not joined (an excerpt
+# of its opening), and removing it would make those copies harder to join.
+GLOBAL_MAX_WORDS = 20
+GLOBAL_EXACT = "*exact"  # pseudo-domains of the cross-site tables
+GLOBAL_SHAPE = "*shape"
+# Lines seen on one page only are kept to notice when they recur; beyond this many per domain
+# the oldest are forgotten, which bounds the model's size (about 40 bytes a line).
+MAX_SINGLETONS_PER_DOMAIN = 50_000
+
+_I = re.IGNORECASE
+# Lines that are furniture wherever they appear. Anchored at the start of the line: a body
+# sentence that merely mentions a newsletter is not matched.
+GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, _I)
+    for p in (
+        r"^(advertisement|advertorial|sponsored|sponsored content|paid post|paid content|"
+        r"promoted|partner content|presented by)\b",
+        r"^ad\s*[:|]",
+        r"^(this (story|article|content) is (sponsored|brought to you|presented) by)\b",
+        r"^(read (also|more|next)|related( stories| articles| coverage)?|see also|more from|"
+        r"more stories|recommended|you (may|might) also like|most read|trending)\b",
+        r"^(click|tap) here\b",
+        r"^(sign up|subscribe|join (thousands|our)|get (the best|our|the latest)|like this story|"
+        r"never miss|don't miss|do not miss)\b.*\b(newsletter|inbox|briefing|subscribe|"
+        r"e-?mail|updates)\b",
+        r"^(share (this|on|the story|via)|follow us|send this (story|article))\b",
+        r"^(photo|image|picture|illustration|graphic|video)( credit)?s?\s*[:|/]",
+        r"^(this (story|article) (was )?(first|originally) (appeared|published)|"
+        r"(originally|first) (published|appeared) (by|on|in|at)|republished (with|under|from)|"
+        r"reprinted (with|under|from)|this (story|article) (is|was) republished)\b",
+        r"^(the )?(views|opinions)( and opinions)? expressed\b",
+        r"^read the (full|complete|whole|original) (article|story|report)\b",
+        r"^(copyright|\u00a9|all rights reserved)\b",
+    )
+)
+# Credit lines name the outlet a copy came from: "This article first appeared on The X."
+CREDIT_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, _I)
+    for p in (
+        r"(?:first|originally) (?:appeared|published) (?:on|in|at|by) (?P<outlet>[^.,;:()]+)",
+        r"republished (?:with permission )?(?:from|courtesy of) (?P<outlet>[^.,;:()]+)",
+        r"reprinted (?:with permission )?(?:from|courtesy of) (?P<outlet>[^.,;:()]+)",
+        r"(?:courtesy of|source:) (?P<outlet>[^.,;:()]+)",
+    )
+)
+
+
+def line_key(line: str) -> str:
+    """Stable key of a line: 16 hex of xxh64 of its normalised form ('' for an empty line)."""
+    norm = normalise(line)
+    return xxhash.xxh64_hexdigest(norm.encode("utf-8")) if norm else ""
+
+
+_CAPITALISED = re.compile(r"(?<=\S\s)[A-Z][\w'\-]*|\d[\d.,]*")
+
+
+def shape_key(line: str) -> str:
+    """Key of a line's template: names (capitalised words after the first) and numbers masked.
+
+    "Read the rest of the story on The Harbor Ledger" and "... on Midland Review" share one
+    shape, so a templated promo line that names a different outlet or town on each page is
+    still seen to recur.
+    """
+    masked = _CAPITALISED.sub("X", line.strip())
+    return "s" + line_key(masked) if masked else ""
+
+
+def split_lines(text: str) -> list[str]:
+    return [ln.strip() for ln in text.split("\n") if ln.strip()]
+
+
+def is_generic_furniture(line: str) -> bool:
+    return any(p.search(line) for p in GENERIC_PATTERNS)
+
+
+def credited_source(lines: Iterable[str]) -> str | None:
+    """The outlet named by the first credit line, if any ("first appeared on The X" -> "The X")."""
+    for line in lines:
+        for pattern in CREDIT_PATTERNS:
+            m = pattern.search(line)
+            if m:
+                outlet = m.group("outlet").strip().strip("\"'\u201c\u201d")
+                outlet = re.sub(r"\s+(and|under|with)\b.*$", "", outlet, flags=_I).strip()
+                if outlet:
+                    return outlet
+    return None
+
+
+_KEEP_IDS = 4  # distinct page ids remembered per line: enough to count up to any threshold
+
+
+@dataclass
+class _Line:
+    ids: list[str]  # the first few distinct pages (or clusters, or variants) it was seen on
+    pages: int = 1
+    text: str = ""
+
+
+def _count(table: dict[str, _Line], key: str, page: str, line: str) -> None:
+    """Count `page` for `key` once; recurring entries move to the end (singletons age out first)."""
+    entry = table.get(key)
+    if entry is None:
+        table[key] = _Line(ids=[page])
+    elif page not in entry.ids:
+        entry.pages += 1
+        if len(entry.ids) < _KEEP_IDS:
+            entry.ids.append(page)
+        entry.text = entry.text or line
+        table[key] = table.pop(key)
+
+
+@dataclass
+class FurnitureModel:
+    """Per-domain counts of the distinct pages each line was seen on."""
+
+    min_pages: int = DEFAULT_MIN_PAGES
+    min_pages_shape: int = DEFAULT_MIN_PAGES_SHAPE
+    min_clusters: int = DEFAULT_MIN_CLUSTERS
+    min_variants: int = DEFAULT_MIN_VARIANTS
+    domains: dict[str, dict[str, _Line]] = field(default_factory=dict)
+
+    def observe(self, domain: str, page_id: str, lines: Iterable[str]) -> None:
+        """Count the lines of one page (each line once per page; the same page twice is a no-op)."""
+        table = self.domains.setdefault(domain, {})
+        for line in dict.fromkeys(lines):
+            for key in {line_key(line), shape_key(line)} - {""}:
+                _count(table, key, page_id, line)
+        self._trim(table)
+
+    def _trim(self, table: dict[str, _Line]) -> None:
+        singles = sum(1 for e in table.values() if e.pages == 1)
+        if singles <= MAX_SINGLETONS_PER_DOMAIN:
+            return
+        drop = singles - MAX_SINGLETONS_PER_DOMAIN
+        for key in [k for k, e in table.items() if e.pages == 1][:drop]:
+            del table[key]
+
+    def observe_clusters(self, cluster_id: str, lines: Iterable[str]) -> None:
+        """Count, across all sites, the copy families a line occurs in.
+
+        A sentence of one story recurs only among that story's copies (one cluster); a line
+        found in several clusters, or a template found with several different names filled in,
+        is furniture wherever it appears ("Read the rest of the story on <outlet>").
+        """
+        exact = self.domains.setdefault(GLOBAL_EXACT, {})
+        shapes = self.domains.setdefault(GLOBAL_SHAPE, {})
+        for line in dict.fromkeys(lines):
+            key = line_key(line)
+            if key:
+                _count(exact, key, cluster_id, line)
+                _count(shapes, shape_key(line), key, line)
+        self._trim(exact)
+        self._trim(shapes)
+
+    def is_furniture(self, domain: str, line: str) -> bool:
+        key, shape = line_key(line), shape_key(line)
+        table = self.domains.get(domain)
+        if table:
+            exact = table.get(key)
+            if exact is not None and exact.pages >= self.min_pages:
+                return True
+            entry = table.get(shape)
+            if entry is not None and entry.pages >= self.min_pages_shape:
+                return True
+        if len(line.split()) > GLOBAL_MAX_WORDS:
+            return False
+        exact = self.domains.get(GLOBAL_EXACT, {}).get(key)
+        if exact is not None and exact.pages >= self.min_clusters:
+            return True
+        entry = self.domains.get(GLOBAL_SHAPE, {}).get(shape)
+        return entry is not None and entry.pages >= self.min_variants
+
+    def furniture_lines(self, domain: str) -> list[str]:
+        """Recurring lines of a domain (one example text per template), for audits."""
+        out = []
+        for key, e in self.domains.get(domain, {}).items():
+            need = self.min_pages_shape if key.startswith("s") else self.min_pages
+            if e.pages >= need and e.text:
+                out.append(e.text)
+        return sorted(set(out))
+
+    # -- persistence: one JSON file, replaced atomically ------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "format": MODEL_FORMAT,
+            "min_pages": self.min_pages,
+            "min_pages_shape": self.min_pages_shape,
+            "min_clusters": self.min_clusters,
+            "min_variants": self.min_variants,
+            "domains": {
+                d: {k: [e.ids, e.pages, e.text] for k, e in t.items()}
+                for d, t in sorted(self.domains.items())
+            },
+        }
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path) -> FurnitureModel:
+        p = Path(path)
+        if not p.is_file():
+            return cls()
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ValueError(
+                f"{p}: the furniture model is unreadable ({exc}); delete it and run "
+                "`make reprocess` to rebuild it from the stored pages"
+            ) from exc
+        if data.get("format") != MODEL_FORMAT:
+            raise ValueError(
+                f"{p}: furniture model format {data.get('format')}, expected {MODEL_FORMAT}"
+            )
+        model = cls(
+            min_pages=data["min_pages"],
+            min_pages_shape=data["min_pages_shape"],
+            min_clusters=data["min_clusters"],
+            min_variants=data["min_variants"],
+        )
+        for domain, table in data["domains"].items():
+            model.domains[domain] = {
+                k: _Line(ids=list(v[0]), pages=int(v[1]), text=v[2]) for k, v in table.items()
+            }
+        return model
+
+
+def clean_text(
+    lines: Sequence[str], domain: str, model: FurnitureModel | None, title: str | None = None
+) -> tuple[list[str], list[str]]:
+    """Split a page's lines into (kept, removed): model furniture, generic furniture, the title."""
+    title_key = line_key(title) if title else None
+    kept: list[str] = []
+    removed: list[str] = []
+    for line in lines:
+        if (
+            (model is not None and model.is_furniture(domain, line))
+            or is_generic_furniture(line)
+            or (title_key and line_key(line) == title_key)
+        ):
+            removed.append(line)
+        else:
+            kept.append(line)
+    return kept, removed
