@@ -45,10 +45,13 @@ class ProgressLine:
         pages = stats.get_value("pages/stored", 0)
         elapsed = max(time.monotonic() - self.started, 1e-9)
         errors = stats.get_value("pages/failed", 0) + stats.get_value("extract/errors", 0)
+        # Clusters are formed at the end of the run (after furniture removal), so the line
+        # shows the articles collected until then.
+        clusters = stats.get_value("clusters/current")
+        grouped = f"clusters {clusters}" if clusters is not None else "clusters at the end"
         return (
-            f"pages {pages} | documents {stats.get_value('documents/new', 0)} | "
-            f"clusters {stats.get_value('clusters/current', 0)} | errors {errors} | "
-            f"{pages / elapsed:.1f} pages/s"
+            f"pages {pages} | articles {stats.get_value('documents/new', 0)} | {grouped} | "
+            f"errors {errors} | {pages / elapsed:.1f} pages/s"
         )
 
     def log(self, final: bool = False) -> None:

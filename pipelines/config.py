@@ -68,6 +68,8 @@ class GroupingConfig:
             or above which a pair is an ``excerpt``.
         excerpt_min_shingles: the shorter document needs at least this many distinct shingles to
             count as an excerpt; below it a few shared stock phrases would look like containment.
+        excerpt_z: containment is judged on J minus this many standard errors of its estimate,
+            because at small J the estimate's relative error is large.
 
     The lead index (excerpts and truncated copies): an excerpt is the first paragraphs of an
     article, so its Jaccard with the full text is often below 0.1, where neither the LSH nor a
@@ -89,10 +91,11 @@ class GroupingConfig:
     duplicate_jaccard: float = 0.35
     excerpt_containment: float = 0.7
     excerpt_min_shingles: int = 20
-    lead_words: int = 50
+    excerpt_z: float = 2.0
+    lead_words: int = 30
     lead_perm: int = 0  # 0: min(64, num_perm)
-    lead_threshold: float = 0.5
-    lead_jaccard: float = 0.6
+    lead_threshold: float = 0.4
+    lead_jaccard: float = 0.55
 
     def __post_init__(self) -> None:
         # JSON round trips give a list; keep the frozen object hashable and comparable.
@@ -116,6 +119,8 @@ class GroupingConfig:
         _check_fraction(self, "duplicate_jaccard", open_low=True, open_high=False)
         _check_fraction(self, "excerpt_containment", open_low=True, open_high=False)
         _check_fraction(self, "lead_threshold", open_low=True, open_high=True)
+        if not _is_real(self.excerpt_z) or not 0.0 <= self.excerpt_z <= 10.0:
+            raise ValueError(f"GroupingConfig.excerpt_z must be in [0, 10], got {self.excerpt_z!r}")
         _check_fraction(self, "lead_jaccard", open_low=True, open_high=False)
         _check_int(self, "lead_words", 0, None)
         if self.lead_perm == 0 and isinstance(self.num_perm, int):
@@ -142,7 +147,7 @@ class GroupingConfig:
             f"n{self.normalisation_version}_w{self.shingle_size}_p{self.num_perm}_s{self.seed}"
             f"_{self.scheme}_{self.hash_function}_t{self.lsh_threshold:.2f}"
             f"_j{self.duplicate_jaccard:.2f}_c{self.excerpt_containment:.2f}"
-            f"_m{self.excerpt_min_shingles}_l{self.lead_words}x{self.lead_perm}"
+            f"_m{self.excerpt_min_shingles}_z{self.excerpt_z:g}_l{self.lead_words}x{self.lead_perm}"
             f"_{self.lead_threshold:.2f}_{self.lead_jaccard:.2f}"
         )
 

@@ -277,10 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     truth_path, web = find_truth(crawled)
     summary = evaluate(crawled, truth_path, web, args.workers)
     print(format_table(summary))
-    out = args.json or args.data / "evaluation.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(summary.to_json(indent=2) + "\n")
-    print(f"\nwritten: {out}")
+    outs = [args.json or args.data / "evaluation.json"]
+    if args.crawl:  # also next to that web's crawl, so several webs can be compared
+        outs.append(crawled.parent / "evaluation.json")
+    for out in outs:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(summary.to_json(indent=2) + "\n")
+    print(f"\nwritten: {', '.join(map(str, outs))}")
     return 0
 
 

@@ -16,6 +16,7 @@ paragraph that the site repeats in every story of a series).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -33,9 +34,9 @@ DEFAULT_MIN_PAGES = 2  # an exact line on two pages of one site
 DEFAULT_MIN_PAGES_SHAPE = 3  # a templated line (names, numbers masked) on three pages
 DEFAULT_MIN_CLUSTERS = 3  # any site: one exact line in three different copy families
 DEFAULT_MIN_VARIANTS = 3  # any site: one template filled in three different ways
-# The cross-site rules apply to short lines only: promo lines are short, while a long paragraph
-# found in several families is more likely an article whose copies were not joined (an excerpt
-# of its opening), and removing it would make those copies harder to join.
+# The cross-site exact rule applies to short lines only: promo lines are short, while a long
+# paragraph found in several families is more likely an article whose copies were not joined
+# (an excerpt of its opening), and removing it would make those copies harder to join.
 GLOBAL_MAX_WORDS = 20
 GLOBAL_EXACT = "*exact"  # pseudo-domains of the cross-site tables
 GLOBAL_SHAPE = "*shape"
@@ -66,6 +67,8 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"reprinted (with|under|from)|this (story|article) (is|was) republished)\b",
         r"^(the )?(views|opinions)( and opinions)? expressed\b",
         r"^read the (full|complete|whole|original) (article|story|report)\b",
+        r"^(continue|keep) reading\b",
+        r"^.{0,200}\b(photo|image|picture|photograph)s?( credit)?\s*:\s*[^.:]{2,60}$",
         r"^(copyright|\u00a9|all rights reserved)\b",
     )
 )
@@ -81,24 +84,31 @@ CREDIT_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 )
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def line_key(line: str) -> str:
-    """Stable key of a line: 16 hex of xxh64 of its normalised form ('' for an empty line)."""
+    """Stable key of a line: 16 hex of xxh64 of its normalised form ('' for an empty line).
+
+    Cached: a run asks for the key of each line several times (count, clean, clean again),
+    and furniture lines recur on many pages.
+    """
     norm = normalise(line)
     return xxhash.xxh64_hexdigest(norm.encode("utf-8")) if norm else ""
 
 
-_CAPITALISED = re.compile(r"(?<=\S\s)[A-Z][\w'\-]*|\d[\d.,]*")
+_VARIABLE = re.compile(r"@\w+|https?://\S+|\b[A-Z][\w'\-]*|\b(?=[\w.,:/\-]*\d)[\w.,:/\-]+")
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def shape_key(line: str) -> str:
-    """Key of a line's template: names (capitalised words after the first) and numbers masked.
+    """Key of a line's template: names, handles, links and numbers masked.
 
     "Read the rest of the story on The Harbor Ledger" and "... on Midland Review" share one
-    shape, so a templated promo line that names a different outlet or town on each page is
-    still seen to recur.
+    shape, and so do "Kingsfield homeowners are switching ..." and "Dunmere homeowners are
+    switching ...": a templated promo line that names a different outlet or town on each page
+    is still seen to recur. The lower-case words carry the template.
     """
-    masked = _CAPITALISED.sub("X", line.strip())
-    return "s" + line_key(masked) if masked else ""
+    masked = _VARIABLE.sub("X", line.strip())
+    return "s" + line_key(masked) if masked.strip("X .,:;-") else ""
 
 
 def split_lines(text: str) -> list[str]:
@@ -164,6 +174,8 @@ class FurnitureModel:
         self._trim(table)
 
     def _trim(self, table: dict[str, _Line]) -> None:
+        if len(table) <= MAX_SINGLETONS_PER_DOMAIN:
+            return
         singles = sum(1 for e in table.values() if e.pages == 1)
         if singles <= MAX_SINGLETONS_PER_DOMAIN:
             return
@@ -198,13 +210,15 @@ class FurnitureModel:
             entry = table.get(shape)
             if entry is not None and entry.pages >= self.min_pages_shape:
                 return True
-        if len(line.split()) > GLOBAL_MAX_WORDS:
-            return False
+        long = len(line.split()) > GLOBAL_MAX_WORDS
         exact = self.domains.get(GLOBAL_EXACT, {}).get(key)
-        if exact is not None and exact.pages >= self.min_clusters:
+        if not long and exact is not None and exact.pages >= self.min_clusters:
             return True
         entry = self.domains.get(GLOBAL_SHAPE, {}).get(shape)
-        return entry is not None and entry.pages >= self.min_variants
+        # A long templated line (an advert naming a different firm and town each time) needs
+        # one variant more than a short one.
+        need = self.min_variants + (1 if long else 0)
+        return entry is not None and entry.pages >= need
 
     def furniture_lines(self, domain: str) -> list[str]:
         """Recurring lines of a domain (one example text per template), for audits."""

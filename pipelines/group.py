@@ -25,7 +25,7 @@ from pipelines.fingerprint import fingerprints, lead_signatures, to_bytes
 from pipelines.furniture import FurnitureModel, clean_text, split_lines
 from pipelines.grouping import Edge, Grouper
 from pipelines.run import RunContext
-from pipelines.urls import canonical_doc_id
+from pipelines.urls import canonical_doc_id, canonicalise_url
 
 
 def document_row(
@@ -133,6 +133,12 @@ class GroupPipeline:
 
     def process_item(self, item: Any) -> Any:
         x = item.extraction
+        if x and not x.get("is_article") and x.get("article_reason") == "shape" and x.get("text"):
+            # Reached through a link before the feed or news sitemap that lists it: the
+            # announcement wins over the page's shape.
+            announced = getattr(self.crawler.spider, "announced_articles", ())
+            if canonicalise_url(item.final_url) in announced:
+                x["is_article"], x["article_reason"] = True, "announced"
         if not x or not x.get("is_article"):
             return item
         stats = self.crawler.stats
@@ -147,3 +153,11 @@ class GroupPipeline:
         )
         stats.inc_value("documents/new")
         return item
+
+
+if __name__ == "__main__":  # python -m pipelines.group: group an existing corpus
+    import sys
+
+    from pipelines.corpus import main
+
+    sys.exit(main())

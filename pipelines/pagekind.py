@@ -24,7 +24,7 @@ ARTICLE_TYPES = {
     "blogposting",
     "report",
 }
-MIN_ARTICLE_PARAGRAPH = 25  # words of running text in one block
+MIN_ARTICLE_PARAGRAPH = 20  # words of running text in one block
 LISTING_TYPES = {
     "website",
     "webpage",
@@ -149,8 +149,8 @@ def classify(signals: PageSignals, hint: str | None, text_words: int) -> tuple[b
     if hint == "article":
         return True, "discovery"
     # Listing pages (home, section, tag, search) carry teasers and notices of at most about 15
-    # words; the shortest article paragraph seen on the demo web (seeds 1 and 7) had 31. A page
-    # with one real paragraph of running text and not mostly links is an article.
+    # words on the demo web; its shortest article paragraphs (excerpts) had 24. A page with one
+    # real paragraph of running text and not mostly links is an article.
     if signals.longest_paragraph >= MIN_ARTICLE_PARAGRAPH and signals.link_text_share <= 0.45:
         return True, "shape"
     return False, "shape"

@@ -20,14 +20,14 @@ import pyarrow.compute as pc
 
 from pipelines.config import GroupingConfig
 from pipelines.extract import ExtractOptions, _is_html, make_pool, process_page, worker_count
-from pipelines.fingerprint import from_bytes
-from pipelines.group import document_row
+from pipelines.furniture import FurnitureModel
+from pipelines.group import document_row, finish_run
 from pipelines.grouping import Grouper
 from pipelines.run import RunContext
 from pipelines.store import decompress_html, new_run_id, read_table
 from pipelines.urls import canonical_doc_id
 
-DERIVED_TABLES = ("documents", "edges", "clusters", "cluster_history")
+DERIVED_TABLES = ("documents", "edges", "clusters", "cluster_history", "state")
 
 
 def _job(args: tuple[bytes, str | None, str, str | None]) -> dict[str, Any]:
@@ -63,9 +63,7 @@ def reprocess(
         grouping=grouping,
         started_at=datetime.now(UTC),
     )
-    grouper = Grouper(grouping)
     documents: dict[str, dict[str, Any]] = {}
-    edges = []
     config_str = str(grouping)
     errors = 0
     pool = make_pool(worker_count(workers), ExtractOptions(grouping.to_dict()))
@@ -73,7 +71,7 @@ def reprocess(
         for row, x in zip(rows, pool.map(_job, jobs, chunksize=8), strict=True):
             if x.get("error"):
                 errors += 1
-            if not x.get("is_article") or "minhash" not in x:
+            if not x.get("is_article"):
                 continue
             doc_id = canonical_doc_id(row["final_url"])
             if doc_id in documents:
@@ -81,14 +79,17 @@ def reprocess(
             documents[doc_id] = document_row(
                 row["final_url"], row["fetched_at"], x, doc_id, row["run_id"], config_str
             )
-            sig = from_bytes(x["minhash"], grouping.num_perm)
-            edges.extend(grouper.add(doc_id, sig, x["n_shingles"], x.get("published_at")))
     finally:
         pool.shutdown()
 
-    from pipelines.write import write_results
+    from pipelines.write import furniture_model_path, write_results
 
+    # The furniture model is rebuilt from the stored pages, like everything derived from them.
+    model = FurnitureModel()
+    grouper = Grouper(grouping)
+    edges = finish_run(documents, model, grouping, grouper)
     counts = write_results(ctx, documents, grouper, edges)
+    model.save(furniture_model_path(ctx.data_dir))
     swap_in(ctx.data_dir, root)
     return {"pages": len(rows), "errors": errors, **counts}
 

@@ -9,7 +9,7 @@ from pipelines.config import SIGNATURE_FIELDS, GroupingConfig
 
 def test_defaults_string_form_and_digest_are_stable():
     config = GroupingConfig()
-    assert str(config) == "n1_w3_p128_s1_affine32_xx64_t0.30_j0.35_c0.70_m20_l50x64_0.50_0.60"
+    assert str(config) == "n1_w3_p128_s1_affine32_xx64_t0.30_j0.35_c0.70_m20_z2_l30x64_0.40_0.55"
     assert config.digest == GroupingConfig().digest
     assert len(config.digest) == 16 and int(config.digest, 16) >= 0
 
@@ -28,6 +28,7 @@ def test_digest_changes_with_any_field():
         GroupingConfig(excerpt_containment=0.9),
         GroupingConfig(excerpt_min_shingles=5),
         GroupingConfig(lead_words=40),
+        GroupingConfig(excerpt_z=1.0),
         GroupingConfig(lead_perm=32),
         GroupingConfig(lead_threshold=0.6),
         GroupingConfig(lead_jaccard=0.7),

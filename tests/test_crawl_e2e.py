@@ -17,25 +17,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def crawl(demo_web: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One crawl of the shared demo web through its proxy, by `python -m crawler.run`."""
-    work = tmp_path_factory.mktemp("crawl")
-    sources = work / "sources.yaml"
-    sources.write_text(
-        f"demo_web: {{seed: {demo_web.seed}, sites: {demo_web.sites}, "
-        f"stories: {demo_web.stories}, day: {demo_web.day}}}\n"
-        f"proxy: {demo_web.proxy_url}\n"
-    )
-    data = work / "data"
-    proc = subprocess.run(
-        [sys.executable, "-m", "crawler.run", "--sources", str(sources), "--data", str(data)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    return {"data": data, "stdout": proc.stdout, "stderr": proc.stderr, "web": demo_web.web}
+def crawl(demo_crawl: dict[str, Any]) -> dict[str, Any]:
+    """The session's crawl of the demo web (tests/conftest.py: demo_crawl)."""
+    return demo_crawl
 
 
 def q(data: Path, sql: str) -> list[tuple]:
@@ -123,3 +107,51 @@ def test_summary_is_printed(crawl: dict[str, Any]) -> None:
     assert "pages fetched" in out and "documents" in out and "largest clusters" in out
     assert "duckdb -c" in out
     assert "pages/s" in crawl["stderr"]  # the progress line
+
+
+def test_reprocess_gives_the_same_documents_and_clusters(
+    crawl: dict[str, Any], tmp_path: Path
+) -> None:
+    """`make reprocess` (python -m pipelines.reprocess) rebuilds exactly what the crawl wrote."""
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(crawl["data"], copy)
+    before_docs = q(
+        copy, "select doc_id, cluster_id, content_hash, text from {documents} order by 1"
+    )
+    before_clusters = q(
+        copy, "select cluster_id, size, origin_doc_id, origin_reason from {clusters} order by 1"
+    )
+    before_edges = q(
+        copy,
+        "select least(doc_a, doc_b), greatest(doc_a, doc_b), relation from {edges} order by 1, 2",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.reprocess", "--data", str(copy)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Reprocessed" in proc.stdout
+    after_docs = q(
+        copy, "select doc_id, cluster_id, content_hash, text from {documents} order by 1"
+    )
+    assert len(after_docs) == len(before_docs) > 0
+    assert after_docs == before_docs
+    assert (
+        q(copy, "select cluster_id, size, origin_doc_id, origin_reason from {clusters} order by 1")
+        == before_clusters
+    )
+    assert (
+        q(
+            copy,
+            "select least(doc_a, doc_b), greatest(doc_a, doc_b), relation from {edges} "
+            "order by 1, 2",
+        )
+        == before_edges
+    )
+    # nothing left over from the swap
+    assert not [p for p in copy.iterdir() if p.name.startswith(".")]

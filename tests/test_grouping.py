@@ -77,10 +77,15 @@ def test_intersection_and_containment_from_jaccard_are_exact_for_exact_jaccard()
 
 def test_classify():
     assert classify(0.9, 100, 110, CONFIG)[0] == DUPLICATE
-    assert classify(0.2, 400, 100, CONFIG)[0] == EXCERPT  # 100 of 400 inside: b_in_a = 1.0
-    assert classify(0.2, 100, 400, CONFIG)[0] == EXCERPT  # either order
+    plain = GroupingConfig(excerpt_z=0.0)  # containment judged on the point estimate
+    assert classify(0.2, 400, 100, plain)[0] == EXCERPT  # 100 of 400 inside: b_in_a = 1.0
+    assert classify(0.2, 100, 400, plain)[0] == EXCERPT  # either order
+    # On the lower confidence bound (the default), a quarter-length text at J = 0.2 is not
+    # trusted (left to the lead index); a half-length one at J = 0.5 is.
+    assert classify(0.2, 400, 100, CONFIG)[0] is None
+    assert classify(0.5, 400, 200, CONFIG)[0] == EXCERPT
     assert classify(0.2, 60, 60, CONFIG)[0] is None  # same size, low overlap
-    small = GroupingConfig(excerpt_min_shingles=200)
+    small = GroupingConfig(excerpt_min_shingles=200, excerpt_z=0.0)
     assert classify(0.2, 400, 100, small)[0] is None  # the excerpt is too short to trust
     assert classify(1.0, 0, 0, CONFIG)[0] is None  # empty texts never match
 

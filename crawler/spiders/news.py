@@ -36,6 +36,9 @@ class NewsSpider(scrapy.Spider):
         self.config: SourcesConfig | None = None
         self.sources: tuple[Source, ...] = ()
         self.scheduled: Counter[str] = Counter()
+        # URLs that a feed item or a news-sitemap entry announced: articles by declaration, even
+        # when the page itself was first reached through a link (see pipelines/group.py).
+        self.announced_articles: set[str] = set()
         self.links = LinkExtractor(canonicalize=False, unique=True)
 
     @classmethod
@@ -132,6 +135,7 @@ class NewsSpider(scrapy.Spider):
         urls += sel.xpath("//entry/link[not(@rel) or @rel='alternate']/@href").getall()
         for url in urls:
             url = response.urljoin(url.strip())
+            self.announced_articles.add(canonicalise_url(url))
             if src.allows_url(url):
                 if req := self._request(src, url, self.parse_page, 1, "article", response.url):
                     yield req
@@ -156,6 +160,8 @@ class NewsSpider(scrapy.Spider):
                 req = self._request(src, url, self.parse_sitemap, depth, "sitemap", response.url)
             elif src.allows_url(url):
                 hint = "article" if "news" in entry else None
+                if hint:
+                    self.announced_articles.add(canonicalise_url(url))
                 req = self._request(src, url, self.parse_page, depth, hint, response.url)
             else:
                 req = None
