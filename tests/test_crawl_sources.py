@@ -1,0 +1,48 @@
+"""A crawl of your own sources (not the demo_web block), through the standard http_proxy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_own_sources_with_limits_through_http_proxy_env(demo_web: Any, tmp_path: Path) -> None:
+    host = demo_web.web.hosts[0]
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n"
+        f"  - name: one-site\n"
+        f"    start_urls: ['http://{host}/']\n"
+        f"    max_pages: 25\n"
+        f"    max_depth: 1\n"
+    )
+    data = tmp_path / "data"
+    env = dict(os.environ, http_proxy=demo_web.proxy_url, PYTHONPATH=str(REPO))
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler.run", "--sources", str(sources), "--data", str(data)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pages = duckdb.sql(
+        f"select url, status, source, depth from '{data}/pages/**/*.parquet'"
+    ).fetchall()
+    assert pages and all(source == "one-site" for _, _, source, _ in pages)
+    assert all(status == 200 for _, status, _, _ in pages if status)
+    hosts = {u.split("/")[2] for u, *_ in pages}
+    assert hosts == {host}  # allowed_domains default to the start URL's host
+    # max_pages counts requests of the source (robots.txt and its sitemaps included)
+    assert len(pages) <= 25
+    assert max(d for *_, d in pages) <= 1
+    docs = duckdb.sql(f"select count(*) from '{data}/documents/**/*.parquet'").fetchall()[0][0]
+    assert docs > 0
