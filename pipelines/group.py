@@ -155,7 +155,7 @@ class GroupPipeline:
             return item
         known = self.run.state.docs.get(doc_id)
         extract_hash = content_hash(x.get("text") or "")
-        if known is not None and known["extract_hash"] == extract_hash:
+        if not is_new_version(known, extract_hash):
             stats.inc_value("documents/unchanged")
             return item
         documents[doc_id] = document_row(
@@ -164,6 +164,15 @@ class GroupPipeline:
         self.run.extra["extract_hashes"][doc_id] = extract_hash
         stats.inc_value("documents/changed" if known is not None else "documents/new")
         return item
+
+
+def is_new_version(known: dict[str, Any] | None, extract_hash: str) -> bool:
+    """A document is new, or a new version, unless the extractor's text hashes as last time.
+
+    The raw extracted text is compared, not the clean text: cleaning depends on the furniture
+    model, which keeps learning, so the same page could otherwise look changed.
+    """
+    return known is None or known["extract_hash"] != extract_hash
 
 
 def note_seen(
