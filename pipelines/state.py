@@ -257,6 +257,9 @@ class CrawlState:
     seen: dict[str, SeenPage] = field(default_factory=dict)
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # held in memory between runs that are not committed one by one (a reprocess)
+    _grouper: Grouper | None = field(default=None, repr=False)
+    _model: FurnitureModel | None = field(default=None, repr=False)
 
     @property
     def committed_runs(self) -> list[str]:
@@ -286,14 +289,34 @@ class CrawlState:
 
     def grouper(self, config: GroupingConfig) -> Grouper:
         """The saved grouper (rebuilt LSH index), or a fresh one before the first commit."""
-        if self.folder is None:
-            return Grouper(config)
-        return Grouper.load(self.folder / "grouper.npz", config)
+        if self._grouper is None:
+            if self.folder is None:
+                self._grouper = Grouper(config)
+            else:
+                self._grouper = Grouper.load(self.folder / "grouper.npz", config)
+        return self._grouper
 
     def furniture_model(self) -> FurnitureModel:
-        if self.folder is None:
-            return FurnitureModel()
-        return FurnitureModel.load(self.folder / "furniture.json")
+        if self._model is None:
+            if self.folder is None:
+                self._model = FurnitureModel()
+            else:
+                self._model = FurnitureModel.load(self.folder / "furniture.json")
+        return self._model
+
+    def update(
+        self,
+        *,
+        seen: dict[str, SeenPage],
+        docs: dict[str, dict[str, Any]],
+        clusters: dict[str, dict[str, Any]],
+        committed_run: str,
+    ) -> None:
+        """Take a run's results in memory without writing them (see `commit` for that)."""
+        self.seen, self.docs, self.clusters = seen, docs, clusters
+        runs = self.manifest.setdefault("committed_runs", [])
+        if committed_run not in runs:
+            runs.append(committed_run)
 
     def is_fresh_document(self, url: str, now: dt.datetime, revisit_after: float) -> bool:
         """True for a URL that became a document and was checked less than ``revisit_after``
@@ -356,9 +379,7 @@ class CrawlState:
         _fsync_file(folder / "grouper.npz")
         model.save(folder / "furniture.json")
         _write_json(folder / "run.json", run_row)
-        committed = self.committed_runs
-        if run_id not in committed:
-            committed.append(run_id)
+        committed = [r for r in self.committed_runs if r != run_id] + [run_id]
         manifest = {
             "format": STATE_FORMAT,
             "run_id": run_id,

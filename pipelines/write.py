@@ -194,13 +194,16 @@ def commit_run(
     extract_hashes: dict[str, str],
     seen_updates: dict[str, SeenPage],
     final_row: Callable[[dict[str, int]], dict[str, Any]],
+    *,
+    commit: bool = True,
 ) -> dict[str, Any]:
     """End a run: group its new and changed documents, write them, commit the state.
 
     Order, so that a kill at any moment is recoverable (pipelines/state.recover): the run's
     documents, edges and cluster_history partitions; the new state version and its CURRENT
     pointer (the commit); the clusters file analysts read; the runs row, written by the caller.
-    Returns the final runs row (`final_row(counts)`).
+    Returns the final runs row (`final_row(counts)`). With `commit=False` (a reprocess, which
+    commits once after replaying every run) the state is only updated in memory.
     """
     model = state.furniture_model()
     grouper = state.grouper(config)
@@ -227,7 +230,8 @@ def commit_run(
     assignments = {d: grouper.cluster_of(d) for e in edges for d in (e.doc_a, e.doc_b)}
     with DatasetWriter(root, "edges", schema_for("edges"), run_id, rows_per_file=50_000) as w:
         w.write_rows(edge_rows(edges, docs, origins, assignments, run_id))
-    write_cluster_history(root, [clusters[c] for c in sorted(set(changed))], run_id=run_id)
+    if changed:
+        write_cluster_history(root, [clusters[c] for c in sorted(set(changed))], run_id=run_id)
 
     seen = dict(state.seen)
     seen.update(seen_updates)
@@ -240,6 +244,9 @@ def commit_run(
         "clusters_merged": cluster_counts["clusters_merged"],
     }
     row = final_row(counts)
+    if not commit:
+        state.update(seen=seen, docs=docs, clusters=clusters, committed_run=run_id)
+        return row
     state.commit(
         run_id,
         seen=seen,

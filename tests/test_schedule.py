@@ -248,6 +248,61 @@ def test_incomparable_grouping_settings_stop_before_any_request(
     assert q(data, "select count(*) from {pages}")[0][0] == pages_before
     assert len(runs(data)) == 1
 
+    # the remedy it names: reprocess under the new settings, then crawl again
+    docs_before = sorted(q(data, "select doc_id, run_id from {documents}"))
+    redo = subprocess.run(
+        [sys.executable, "-m", "pipelines.reprocess", "--data", str(data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert redo.returncode == 0, redo.stderr[-3000:]
+    assert sorted(q(data, "select doc_id, run_id from {documents}")) == docs_before
+    assert q(data, "select distinct grouping_config from {documents}")[0][0].startswith("n1_w4_")
+    again = subprocess.run(
+        crawl_command(reference["sources"], data),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    last = runs(data)[-1]
+    assert last["documents_new"] == last["documents_changed"] == last["clusters_new"] == 0
+    assert last["pages_not_modified"] >= 0.9 * last["pages_fetched"]
+
+
+def test_reprocess_of_a_crawl_gives_the_same_documents_and_clusters(
+    reference: dict[str, Any],
+) -> None:
+    data = copy_of(reference, "reprocessed")
+    tables = {
+        t: sorted(q(data, f"select {cols} from {{{t}}}"))
+        for t, cols in (
+            ("documents", "doc_id, run_id, cluster_id, content_hash, text"),
+            ("clusters", "*"),
+            ("edges", "doc_a, doc_b, relation"),
+        )
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.reprocess", "--data", str(data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for t, cols in (
+        ("documents", "doc_id, run_id, cluster_id, content_hash, text"),
+        ("clusters", "*"),
+        ("edges", "doc_a, doc_b, relation"),
+    ):
+        assert sorted(q(data, f"select {cols} from {{{t}}}")) == tables[t], t
+    assert not list(data.glob(".reprocess-*")) and not list(data.glob(".old-*"))
+
 
 def test_crawls_killed_at_random_moments_lose_and_duplicate_nothing(
     reference: dict[str, Any],
