@@ -234,10 +234,13 @@ def _locked_run(args: argparse.Namespace, config: SourcesConfig, data_dir: Path)
         extra["DEMO_DAY"] = args.demo_day
     grouping = crawl_settings(args.sources, str(data_dir), extra_settings=extra).get("GROUPING")
     grouping = GroupingConfig.from_dict(grouping) if grouping else GroupingConfig()
+    done: list[str] = []
     try:
-        check_compatible(data_dir, grouping)
         done = recover(data_dir)
+        check_compatible(data_dir, grouping)
     except (IncompatibleStateError, StateError) as exc:
+        for line in done:
+            print(f"recovery: {line}", file=sys.stderr)
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_STATE
     with contextlib.ExitStack() as stack:

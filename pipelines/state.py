@@ -220,11 +220,18 @@ def read_manifest(data_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
 def check_compatible(data_dir: str | os.PathLike[str], config: GroupingConfig) -> None:
     """Raise IncompatibleStateError when the saved signatures cannot be compared with ``config``'s.
 
-    Called before any request: a crawl that went on would group new pages against signatures
-    that can never match, silently (datasketch gives no error, it finds nothing).
+    Called before any request (and after `recover`): a crawl that went on would group new pages
+    against signatures that can never match, silently (datasketch gives no error, it finds
+    nothing).
     """
     manifest = read_manifest(data_dir)
     if manifest is None:
+        if partition_run_ids(data_dir, "documents"):
+            # Made by a version that kept no state: a crawl would add every document again.
+            raise IncompatibleStateError(
+                f"{data_dir} holds documents but no state ({state_root(data_dir)}/CURRENT is "
+                "missing); build the state from the stored pages once with `make reprocess`"
+            )
         return
     if manifest.get("format") != STATE_FORMAT:
         raise IncompatibleStateError(

@@ -321,9 +321,9 @@ class WritePipeline:
         # `scrapy crawl news` run directly (the lock is re-entrant within a process).
         self._lock = contextlib.ExitStack()
         self._lock.enter_context(run_lock(ctx.data_dir))
-        check_compatible(ctx.data_dir, ctx.grouping)
         for line in recover(ctx.data_dir, current_run=ctx.run_id):
             self.crawler.spider.logger.warning("Recovery: %s", line)
+        check_compatible(ctx.data_dir, ctx.grouping)
         write_run_record(ctx.data_dir, self._row("running"))
 
     def process_item(self, item: Any) -> Any:

@@ -7,6 +7,7 @@ furniture cleaning, fingerprints, the saved grouper, Parquet files, the state co
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -153,6 +154,10 @@ def test_incompatible_signatures_are_refused_with_the_remedy(tmp_path: Path) -> 
     check_compatible(root, GroupingConfig(duplicate_jaccard=0.5))  # verification only: fine
     with pytest.raises(IncompatibleStateError, match="make reprocess"):
         check_compatible(root, GroupingConfig(shingle_size=4))
+    # documents without any state (an older version's data folder): reprocess first
+    shutil.rmtree(root / "state")
+    with pytest.raises(IncompatibleStateError, match="no state.*make reprocess"):
+        check_compatible(root, GroupingConfig())
 
 
 # --- crash points ----------------------------------------------------------------------------
@@ -271,3 +276,19 @@ def test_lock_is_exclusive_reentrant_and_released_when_the_holder_dies(tmp_path:
         holder.wait()
     with run_lock(root) as path:
         assert path.exists()
+
+
+def test_bench_figures_merge_into_an_existing_json_file(tmp_path: Path) -> None:
+    from pipelines.recrawl_bench import merge_into
+
+    out = tmp_path / "bench" / "latest.json"
+    merge_into(out, {"recrawl_ratio": 0.5})
+    out.write_text(out.read_text().replace("}", ', "pages_per_second": 500}'))
+    merge_into(out, {"recrawl_ratio": 0.12, "recrawl": {"repeats": []}})
+    import json
+
+    assert json.loads(out.read_text()) == {
+        "pages_per_second": 500,
+        "recrawl_ratio": 0.12,
+        "recrawl": {"repeats": []},
+    }
