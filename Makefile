@@ -36,10 +36,11 @@ venv: $(STAMP) ## create or refresh .venv from requirements.lock
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest
 
-crawl: $(STAMP) ## crawl the sources (default: the bundled demo web) into DATA
-	$(PY) -m crawler.run --sources $(SOURCES) --data $(DATA)
+# DAY given on the command line (make crawl DAY=2) moves the demo web of the sources file to that day.
+crawl: $(STAMP) ## crawl the sources into DATA: only what is new since the last run (DAY=N: demo web day)
+	$(PY) -m crawler.run --sources $(SOURCES) --data $(DATA) $(if $(filter command line,$(origin DAY)),--demo-day $(DAY))
 
-reprocess: $(STAMP) ## rebuild documents, edges, clusters from the stored pages (no crawl)
+reprocess: $(STAMP) ## rebuild documents, edges, clusters and the state from the stored pages (no crawl)
 	$(PY) -m pipelines.reprocess --data $(DATA)
 
 evaluate: $(STAMP) ## crawl the demo web SEED/SITES/STORIES and score it against its ground truth

@@ -27,5 +27,8 @@ class PageItem:
         None  # what discovery said: article (feed/news sitemap), feed, sitemap, robots
     )
     error: str | None = None
+    # links the page led to, (kind, url, hint, depth) with kind page/feed/sitemap/robots: kept
+    # in the state for non-article pages, and followed again when the page answers 304
+    links: list[tuple[str, str, str | None, int]] = field(default_factory=list, repr=False)
     # added by the pipelines
     extraction: dict[str, Any] | None = field(default=None, repr=False)

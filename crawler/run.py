@@ -1,15 +1,27 @@
 """`make crawl`: validate the sources, start the demo web when configured, crawl, summarise.
 
-    python -m crawler.run [--sources sources.yaml] [--data data] [--bench]
+    python -m crawler.run [--sources sources.yaml] [--data data] [--bench] [--demo-day N]
 
-Exit codes: 0 the run finished and its datasets are written; 1 the crawl failed (the runs table
-says why); 2 bad configuration or arguments (nothing was requested or written).
+One run at a time per data folder: the run holds `DATA/.lock` (fcntl.flock, released by the
+kernel however the process ends). Before any request it finishes what a killed run left
+(pipelines/state.recover) and checks that the saved grouping state is comparable with this
+run's config. The run's log goes to stderr and to `DATA/logs/<run_id>.log`.
+
+Exit codes (for cron and systemd):
+    0  the run finished and its datasets and state are committed
+    1  the crawl failed (the runs table and the log say why)
+    2  bad configuration or arguments (nothing was requested or written)
+    3  another run holds the data folder's lock (nothing was done)
+    4  the saved state cannot be used as it is: old signatures are not comparable with this
+       run's grouping config, or a `make reprocess` was interrupted; run `make reprocess`
+       (nothing was requested)
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import subprocess
 import sys
@@ -19,9 +31,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from crawler.sources import DemoWebConfig, SourcesError, load_sources
+from crawler.sources import (
+    DemoWebConfig,
+    SourcesConfig,
+    SourcesError,
+    load_sources,
+    with_demo_day,
+)
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE = 0, 1, 2, 3, 4
 
 
 def bench_settings() -> dict[str, Any]:
@@ -88,9 +106,8 @@ def write_demo_truth(cfg: DemoWebConfig, data_dir: Path) -> Path:
     """
     import json
 
-    from demoweb.truth import write_truth
-
     from demoweb import DemoWeb
+    from demoweb.truth import write_truth
 
     folder = data_dir / "demo-web"
     name = f"truth-seed{cfg.seed}-sites{cfg.sites}-stories{cfg.stories}-day{cfg.day}.parquet"
@@ -111,16 +128,15 @@ def write_demo_truth(cfg: DemoWebConfig, data_dir: Path) -> Path:
     return out
 
 
-def run_crawl(
+def crawl_settings(
     sources: str,
     data_dir: str,
     *,
     proxy: str | None = None,
     bench: bool = False,
     extra_settings: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Run the `news` spider in this process; return the runs-table row it wrote."""
-    from scrapy.crawler import CrawlerProcess
+) -> Any:
+    """The Scrapy settings of one run: the project's, then these overrides."""
     from scrapy.utils.project import get_project_settings
 
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
@@ -135,6 +151,23 @@ def run_crawl(
             settings.set(k, v, priority="cmdline")
     for k, v in (extra_settings or {}).items():
         settings.set(k, v, priority="cmdline")
+    return settings
+
+
+def run_crawl(
+    sources: str,
+    data_dir: str,
+    *,
+    proxy: str | None = None,
+    bench: bool = False,
+    extra_settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run the `news` spider in this process; return the runs-table row it wrote."""
+    from scrapy.crawler import CrawlerProcess
+
+    settings = crawl_settings(
+        sources, data_dir, proxy=proxy, bench=bench, extra_settings=extra_settings
+    )
     process = CrawlerProcess(settings, install_root_handler=True)
     crawler = process.create_crawler("news")
     process.crawl(crawler, sources=sources)
@@ -146,7 +179,10 @@ def run_crawl(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m crawler.run", description=__doc__.split("\n")[0]
+        prog="python -m crawler.run",
+        description=__doc__.split("\n")[0],
+        epilog="Exit codes: 0 ok, 1 crawl failed, 2 bad configuration, 3 another run holds the "
+        "lock, 4 state needs `make reprocess`.",
     )
     parser.add_argument(
         "--sources", default="sources.yaml", help="sources config (default: %(default)s)"
@@ -155,31 +191,104 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--bench", action="store_true", help="politeness off (benchmarks on loopback)"
     )
+    parser.add_argument(
+        "--demo-day",
+        type=int,
+        default=None,
+        metavar="N",
+        help="crawl day N of the demo web (overrides demo_web.day of the sources file)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no summary at the end")
     args = parser.parse_args(argv)
     try:
         config = load_sources(args.sources)
+        if args.demo_day is not None:
+            config = with_demo_day(config, args.demo_day)
     except SourcesError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     data_dir = Path(args.data)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    from pipelines.state import RunLockedError, run_lock
+
+    try:
+        lock = run_lock(data_dir, "crawl")
+        lock.__enter__()
+    except RunLockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    try:
+        return _locked_run(args, config, data_dir)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _locked_run(args: argparse.Namespace, config: SourcesConfig, data_dir: Path) -> int:
+    from pipelines.config import GroupingConfig
+    from pipelines.grouping import IncompatibleStateError
+    from pipelines.state import StateError, check_compatible, recover
+    from pipelines.store import new_run_id
+
+    run_id = new_run_id()
+    extra: dict[str, Any] = {"RUN_ID": run_id}
+    if args.demo_day is not None:
+        extra["DEMO_DAY"] = args.demo_day
+    grouping = crawl_settings(args.sources, str(data_dir), extra_settings=extra).get("GROUPING")
+    grouping = GroupingConfig.from_dict(grouping) if grouping else GroupingConfig()
+    done: list[str] = []
+    try:
+        done = recover(data_dir)
+        check_compatible(data_dir, grouping)
+    except (IncompatibleStateError, StateError) as exc:
+        for line in done:
+            print(f"recovery: {line}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_STATE
     with contextlib.ExitStack() as stack:
+        log_path = stack.enter_context(run_log(data_dir, run_id))
+        for line in done:
+            logging.getLogger("recovery").warning("%s", line)
         proxy = None
         if config.demo_web is not None:
             write_demo_truth(config.demo_web, data_dir)
             if not config.proxy:
                 print(f"Starting the demo web ({config.demo_web}) ...", file=sys.stderr)
                 proxy = stack.enter_context(demo_web_server(config.demo_web))
-        row = run_crawl(args.sources, str(data_dir), proxy=proxy, bench=args.bench)
+        row = run_crawl(
+            args.sources, str(data_dir), proxy=proxy, bench=args.bench, extra_settings=extra
+        )
+        logging.getLogger("run").info(
+            "run %s: %s (log %s)", row.get("run_id"), row.get("status"), log_path
+        )
     if not args.quiet:
         from pipelines.summary import print_summary
 
         print_summary(data_dir, row.get("run_id"))
-    if row.get("status") != "ok":
+    if row.get("status") not in ("ok", "interrupted"):
         print(f"error: the run did not finish: {row.get('error')}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def run_log(data_dir: Path, run_id: str) -> Iterator[Path]:
+    """Copy everything logged during the run to `DATA/logs/<run_id>.log` (stderr keeps it too)."""
+    from crawler import settings as defaults
+
+    folder = data_dir / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run_id}.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(defaults.LOG_FORMAT, "%Y-%m-%d %H:%M:%S"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+    try:
+        yield path
+    finally:
+        root.removeHandler(handler)
+        handler.close()
 
 
 if __name__ == "__main__":

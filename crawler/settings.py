@@ -35,6 +35,7 @@ HTTPERROR_ALLOW_ALL = True
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ConfiguredProxyMiddleware": 740,  # before HttpProxyMiddleware (750)
+    "crawler.middlewares.ConditionalGetMiddleware": 760,
 }
 ITEM_PIPELINES = {
     "pipelines.pages.StorePagesPipeline": 100,
@@ -54,3 +55,8 @@ BENCH_MODE = False  # politeness off: no AutoThrottle, no per-domain cap
 EXTRACT_WORKERS = 0  # extraction processes; 0 = one per core
 PROGRESS_INTERVAL = 5.0  # seconds between progress lines; 0 turns them off
 RUN_ID = None  # set by crawler.run; generated when missing
+CONDITIONAL_GET = True  # ask for pages seen before with If-None-Match / If-Modified-Since
+# A known article linked from a page that answered 304 is asked for again only after this many
+# days (0: never; a changed listing page, feed or sitemap always leads to its links again).
+REVISIT_AFTER_DAYS = 7.0
+DEMO_DAY = None  # crawl this day of the demo web instead of the sources file's demo_web.day

@@ -12,6 +12,7 @@ Nothing here imports Scrapy: the spider and the runner both call `load_sources`.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,6 +137,15 @@ def parse_sources(raw: Any, where: str = "<sources>") -> SourcesConfig:
         names.add(src.name)
         sources.append(src)
     return SourcesConfig(where, tuple(sources), proxy, demo, raw)
+
+
+def with_demo_day(config: SourcesConfig, day: int) -> SourcesConfig:
+    """The sources config with the demo web moved to `day` (SourcesError without a demo web)."""
+    if config.demo_web is None:
+        raise SourcesError(f"{config.path}: --demo-day needs a 'demo_web' block")
+    if day < 1:
+        raise SourcesError(f"--demo-day must be >= 1, got {day}")
+    return dataclasses.replace(config, demo_web=dataclasses.replace(config.demo_web, day=day))
 
 
 def _demo(value: Any, where: str) -> DemoWebConfig:

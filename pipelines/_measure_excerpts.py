@@ -82,8 +82,10 @@ def main() -> None:
 
 def report(name: str, found: set, pairs: set, seconds: float) -> None:
     recall = len(found & pairs) / len(pairs) if pairs else float("nan")
-    print(f"{name:<48} excerpt pairs found {recall:6.3f}   pairs proposed {len(found):6d}   "
-          f"{seconds:5.2f} s")
+    print(
+        f"{name:<48} excerpt pairs found {recall:6.3f}   pairs proposed {len(found):6d}   "
+        f"{seconds:5.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ Cleaning before grouping is what keeps two short briefs that share heavy furnitu
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,8 @@ from pipelines.fingerprint import fingerprints, lead_signatures, to_bytes
 from pipelines.furniture import FurnitureModel, clean_text, split_lines
 from pipelines.grouping import Edge, Grouper
 from pipelines.run import RunContext
+from pipelines.state import Link, SeenPage
+from pipelines.store import body_hash
 from pipelines.urls import canonical_doc_id, canonicalise_url
 
 
@@ -119,12 +122,18 @@ def finish_run(
 
 
 class GroupPipeline:
-    """Collect the run's articles; `WritePipeline` calls `finish_run` at the end of the run."""
+    """Collect the run's new and changed articles and what every answer says about its page.
+
+    A known article whose extracted text hashes as before is not a new version: it adds no
+    document row. `WritePipeline` calls `finish_run` and commits the state at the end of the run.
+    """
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.run = RunContext.of(crawler)
         self.run.extra["documents"] = {}  # doc_id -> row
+        self.run.extra["extract_hashes"] = {}  # doc_id -> hash of the extractor's text
+        self.run.extra["seen"] = {}  # canonical URL -> SeenPage, this run's answers
         self.config_str = str(self.run.grouping)
 
     @classmethod
@@ -139,20 +148,70 @@ class GroupPipeline:
             announced = getattr(self.crawler.spider, "announced_articles", ())
             if canonicalise_url(item.final_url) in announced:
                 x["is_article"], x["article_reason"] = True, "announced"
-        if not x or not x.get("is_article"):
+        is_article = bool(x and x.get("is_article"))
+        doc_id = canonical_doc_id(item.final_url) if is_article else None
+        note_seen(self.run.extra["seen"], self.run.state.seen, item, doc_id)
+        if doc_id is None:
             return item
         stats = self.crawler.stats
-        doc_id = canonical_doc_id(item.final_url)
         documents = self.run.extra["documents"]
         if doc_id in documents:
             # The same article reached twice in one run (e.g. through a redirect alias).
             stats.inc_value("documents/duplicate_url")
             return item
+        known = self.run.state.docs.get(doc_id)
+        extract_hash = content_hash(x.get("text") or "")
+        if not is_new_version(known, extract_hash):
+            stats.inc_value("documents/unchanged")
+            return item
         documents[doc_id] = document_row(
             item.final_url, item.fetched_at, x, doc_id, self.run.run_id, self.config_str
         )
-        stats.inc_value("documents/new")
+        self.run.extra["extract_hashes"][doc_id] = extract_hash
+        stats.inc_value("documents/changed" if known is not None else "documents/new")
         return item
+
+
+def is_new_version(known: dict[str, Any] | None, extract_hash: str) -> bool:
+    """A document is new, or a new version, unless the extractor's text hashes as last time.
+
+    The raw extracted text is compared, not the clean text: cleaning depends on the furniture
+    model, which keeps learning, so the same page could otherwise look changed.
+    """
+    return known is None or known["extract_hash"] != extract_hash
+
+
+def note_seen(
+    updates: dict[str, SeenPage], seen: dict[str, SeenPage], item: Any, doc_id: str | None
+) -> None:
+    """Record what one answer says about its page: validators, body hash, links (plain function).
+
+    A 304 only refreshes `checked_at`; a 200 replaces the entry; anything else leaves the last
+    good entry in place, so a page that failed once is still asked for conditionally.
+    """
+    if item.error:
+        return
+    key = canonicalise_url(item.final_url)
+    previous = updates.get(key) or seen.get(key)
+    if item.status == 304:
+        if previous is not None:
+            updates[key] = dataclasses.replace(previous, checked_at=item.fetched_at)
+        return
+    if item.status != 200 or item.body is None:
+        return
+    digest = body_hash(item.body)
+    unchanged = previous is not None and previous.body_hash == digest
+    links = () if doc_id else tuple(Link(u, k, h, d) for k, u, h, d in item.links)
+    updates[key] = SeenPage(
+        url=key,
+        etag=item.etag,
+        last_modified=item.last_modified,
+        body_hash=digest,
+        doc_id=doc_id,
+        checked_at=item.fetched_at,
+        changed_at=previous.changed_at if unchanged and previous else item.fetched_at,
+        links=links,
+    )
 
 
 if __name__ == "__main__":  # python -m pipelines.group: group an existing corpus

@@ -1,8 +1,18 @@
-"""`make reprocess`: rebuild documents, edges and clusters from the stored pages, without crawling.
+"""`make reprocess`: rebuild documents, edges, clusters and the state from the stored pages.
 
-Same code as the crawl: `pipelines.extract.process_page` in a process pool, the same grouper and
-the same writers. The derived tables are written into a staging folder and then swapped in,
-table by table, so a reprocess that fails half way leaves the previous tables in place.
+No request is made. Every run that stored pages is replayed in run order with the same code as
+the end of a crawl (`pipelines.write.commit_run`): its article pages are extracted in a process
+pool, a page whose text is unchanged since an earlier run adds no document, the others are
+cleaned, fingerprinted and grouped into the clusters of the runs before it. So documents keep
+the run that fetched them, versions stay versions, and cluster ids come out as a sequence of
+crawls would have made them under the current grouping config. This is the remedy when the
+grouping config changes in a way that makes saved signatures incomparable.
+
+Everything is written into a hidden staging folder and then swapped in, table by table, with
+the state last. A reprocess that is killed leaves its staging folder behind; crawls refuse to
+start until `make reprocess` has been run again (it removes the leftovers and starts over).
+The pages' validators and the links of listing pages are kept from the old state when it can be
+read, so the next crawl is still conditional.
 
     python -m pipelines.reprocess [--data data] [--workers N]
 """
@@ -12,6 +22,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,15 +30,33 @@ from typing import Any
 import pyarrow.compute as pc
 
 from pipelines.config import GroupingConfig
-from pipelines.extract import ExtractOptions, _is_html, make_pool, process_page, worker_count
-from pipelines.furniture import FurnitureModel
-from pipelines.group import document_row, finish_run
-from pipelines.grouping import Grouper
-from pipelines.run import RunContext
+from pipelines.extract import (
+    ExtractOptions,
+    _is_html,
+    content_hash,
+    make_pool,
+    process_page,
+    worker_count,
+)
+from pipelines.group import document_row, is_new_version
+from pipelines.state import CrawlState, SeenPage, recover, run_lock
 from pipelines.store import decompress_html, new_run_id, read_table
-from pipelines.urls import canonical_doc_id
+from pipelines.urls import canonical_doc_id, canonicalise_url
 
 DERIVED_TABLES = ("documents", "edges", "clusters", "cluster_history", "state")
+PAGE_COLUMNS = [
+    "url",
+    "final_url",
+    "status",
+    "content_type",
+    "etag",
+    "last_modified",
+    "fetched_at",
+    "run_id",
+    "html",
+    "content_hash",
+    "page_kind_hint",
+]
 
 
 def _job(args: tuple[bytes, str | None, str, str | None]) -> dict[str, Any]:
@@ -41,61 +70,114 @@ def _encoding(content_type: str | None) -> str | None:
     return None
 
 
+def _old_seen(root: Path) -> dict[str, SeenPage]:
+    """Validators and links of the old state, when it can still be read."""
+    try:
+        return CrawlState.load(root).seen
+    except Exception:  # an unreadable old state only costs one unconditional crawl
+        return {}
+
+
 def reprocess(
     data_dir: str | Path, workers: int = 0, grouping: GroupingConfig | None = None
 ) -> dict[str, Any]:
-    """Rebuild the derived tables under `data_dir`; return counts."""
+    """Rebuild the derived tables and the state under `data_dir`; return counts."""
     root = Path(data_dir)
     grouping = grouping or GroupingConfig()
-    pages = read_table(root, "pages")
+    for leftover in root.glob(".reprocess-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in root.glob(".old-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    recover(root)
+    pages = read_table(root, "pages", columns=PAGE_COLUMNS)
     if pages.num_rows == 0:
         raise SystemExit(f"error: no pages under {root}/pages: run `make crawl` first")
     ok = pc.and_(pc.equal(pages["status"], 200), pc.is_valid(pages["html"]))
     pages = pages.filter(ok).sort_by([("run_id", "ascending"), ("fetched_at", "ascending")])
     rows = [r for r in pages.to_pylist() if _is_html(r["content_type"])]
+    run_rows = {r["run_id"]: r for r in read_table(root, "runs").to_pylist()}
     jobs = [
         (r["html"], _encoding(r["content_type"]), r["final_url"], r["page_kind_hint"]) for r in rows
     ]
+    seen = _old_seen(root)
 
-    ctx = RunContext(
-        run_id=rows[-1]["run_id"] if rows else new_run_id(),
-        data_dir=root / f".reprocess-{new_run_id()}",
-        grouping=grouping,
-        started_at=datetime.now(UTC),
-    )
-    documents: dict[str, dict[str, Any]] = {}
+    staging = root / f".reprocess-{new_run_id()}"
+    state = CrawlState(staging)
     config_str = str(grouping)
+    by_run: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
     errors = 0
     pool = make_pool(worker_count(workers), ExtractOptions(grouping.to_dict()))
     try:
         for row, x in zip(rows, pool.map(_job, jobs, chunksize=8), strict=True):
-            if x.get("error"):
-                errors += 1
-            if not x.get("is_article"):
-                continue
-            doc_id = canonical_doc_id(row["final_url"])
-            if doc_id in documents:
-                continue
-            documents[doc_id] = document_row(
-                row["final_url"], row["fetched_at"], x, doc_id, row["run_id"], config_str
-            )
+            errors += bool(x.get("error"))
+            if x.get("is_article"):
+                by_run[row["run_id"]].append((row, x))
     finally:
         pool.shutdown()
 
-    from pipelines.write import furniture_model_path, write_results
+    totals: dict[str, int] = defaultdict(int)
+    from pipelines.write import commit_run
 
-    # The furniture model is rebuilt from the stored pages, like everything derived from them.
-    model = FurnitureModel()
-    grouper = Grouper(grouping)
-    edges = finish_run(documents, model, grouping, grouper)
-    counts = write_results(ctx, documents, grouper, edges)
-    model.save(furniture_model_path(ctx.data_dir))
-    swap_in(ctx.data_dir, root)
-    return {"pages": len(rows), "errors": errors, **counts}
+    for run_id in sorted(by_run):
+        documents: dict[str, dict[str, Any]] = {}
+        hashes: dict[str, str] = {}
+        for row, x in by_run[run_id]:
+            doc_id = canonical_doc_id(row["final_url"])
+            extract_hash = content_hash(x.get("text") or "")
+            if doc_id in documents or not is_new_version(state.docs.get(doc_id), extract_hash):
+                continue
+            documents[doc_id] = document_row(
+                row["final_url"], row["fetched_at"], x, doc_id, run_id, config_str
+            )
+            hashes[doc_id] = extract_hash
+            key = canonicalise_url(row["final_url"])
+            if key not in seen:  # no old state: validators of article pages only (no links)
+                seen[key] = SeenPage(
+                    url=key,
+                    etag=row["etag"],
+                    last_modified=row["last_modified"],
+                    body_hash=row["content_hash"],
+                    doc_id=doc_id,
+                    checked_at=row["fetched_at"],
+                    changed_at=row["fetched_at"],
+                )
+        counts = commit_run(
+            staging,
+            run_id,
+            grouping,
+            state,
+            documents,
+            hashes,
+            {},
+            lambda c: c,
+            commit=False,
+        )
+        for k, v in counts.items():
+            totals[k] += v
+
+    if by_run:
+        last = max(by_run)
+        row = dict(run_rows.get(last) or {"run_id": last, "status": "ok"})
+        row["finished_at"] = row.get("finished_at") or datetime.now(UTC)
+        state.commit(
+            last,
+            seen=seen,
+            docs=state.docs,
+            clusters=state.clusters,
+            grouper=state.grouper(grouping),
+            model=state.furniture_model(),
+            config=grouping,
+            run_row=row,
+        )
+        from pipelines.state import publish_clusters
+
+        publish_clusters(staging, state)
+    swap_in(staging, root)
+    return {"pages": len(rows), "errors": errors, "runs": len(by_run), **totals}
 
 
 def swap_in(staging: Path, root: Path) -> None:
-    """Replace each derived table folder of `root` by the one in `staging`."""
+    """Replace each derived table folder of `root`, then the state, by the one in `staging`."""
     for name in DERIVED_TABLES:
         new = staging / name
         old = root / name
@@ -108,6 +190,17 @@ def swap_in(staging: Path, root: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
+def project_grouping() -> GroupingConfig:
+    """The grouping config a crawl would use: the GROUPING setting of the Scrapy project."""
+    import os
+
+    from scrapy.utils.project import get_project_settings
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    grouping = get_project_settings().get("GROUPING")
+    return GroupingConfig.from_dict(grouping) if grouping else GroupingConfig()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines.reprocess", description=__doc__.split("\n")[0]
@@ -117,10 +210,19 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=0, help="extraction processes (0 = one per core)"
     )
     args = parser.parse_args(argv)
-    counts = reprocess(args.data, args.workers)
+    from pipelines.state import RunLockedError
+
+    try:
+        with run_lock(args.data, "reprocess"):
+            counts = reprocess(args.data, args.workers, project_grouping())
+    except RunLockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     print(
-        f"Reprocessed {counts['pages']} pages: {counts['documents_new']} documents, "
-        f"{counts['clusters_new']} clusters, {counts['errors']} extraction errors."
+        f"Reprocessed {counts['pages']} pages of {counts['runs']} runs: "
+        f"{counts['documents_new']} documents, {counts['documents_changed']} new versions, "
+        f"{counts['clusters_new']} clusters ({counts['clusters_merged']} merged), "
+        f"{counts['errors']} extraction errors."
     )
     return 0
 

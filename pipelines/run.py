@@ -11,10 +11,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.config import GroupingConfig
 from pipelines.store import new_run_id
+
+if TYPE_CHECKING:
+    from pipelines.state import CrawlState
 
 
 @dataclass
@@ -25,6 +28,16 @@ class RunContext:
     started_at: datetime
     counts: Counter[str] = field(default_factory=Counter)
     extra: dict[str, Any] = field(default_factory=dict)
+    _state: CrawlState | None = field(default=None, repr=False)
+
+    @property
+    def state(self) -> CrawlState:
+        """The committed state of the data folder (loaded on first use, once per run)."""
+        if self._state is None:
+            from pipelines.state import CrawlState
+
+            self._state = CrawlState.load(self.data_dir)
+        return self._state
 
     @classmethod
     def of(cls, crawler: Any) -> RunContext:

@@ -386,6 +386,22 @@ def write_snapshot(
     )
 
 
+def write_cluster_history(
+    root: str | os.PathLike[str], rows: list[Mapping[str, Any]], *, run_id: str
+) -> Path:
+    """Write the clusters rows one run created or changed to ``cluster_history/run_id=<run>/``.
+
+    Only changed rows, so history grows with what happened rather than with runs x clusters;
+    the state of any cluster after run R is its latest history row with ``run_id <= R``.
+    """
+    check_run_id(run_id)
+    schema = cluster_history_schema()
+    table = pa.Table.from_pylist([{**row, PARTITION_KEY: run_id} for row in rows], schema=schema)
+    return atomic_write_table(
+        table, partition_dir(root, "cluster_history", run_id) / "part-00000.parquet", schema=schema
+    )
+
+
 # --- reading ---------------------------------------------------------------------------------
 
 

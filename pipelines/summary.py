@@ -15,20 +15,27 @@ def print_summary(data_dir: Path, run_id: str | None) -> None:
         print("No run was recorded.")
         return
     run = con.execute(
-        f"select pages_fetched, pages_failed, documents_new, clusters_new, status, "
-        f"epoch(finished_at - started_at) from {g('runs')} where run_id = ?",
+        f"select pages_fetched, pages_new, pages_not_modified, pages_failed, documents_new, "
+        f"documents_changed, clusters_new, clusters_grown, clusters_merged, status, "
+        f"epoch(finished_at - started_at), error from {g('runs')} where run_id = ?",
         [run_id],
     ).fetchone()
     if run is None:
         print(f"No runs row for {run_id}.")
         return
-    pages, failed, docs, clusters, status, secs = run
+    pages, new, not_modified, failed, docs, changed, c_new, grown, merged, status, secs, err = run
     print()
-    print(f"Run {run_id}: {status}")
+    print(f"Run {run_id}: {status}" + (f" ({err})" if err else ""))
     rate = f" ({pages / secs:.0f} pages/s)" if secs else ""
-    print(f"  pages fetched   {pages}{rate}, failed {failed}")
-    print(f"  documents       {docs}")
-    print(f"  clusters        {clusters}")
+    print(f"  pages fetched   {pages}{rate}")
+    print(f"                  {new} new or changed, {not_modified} not modified, {failed} failed")
+    print(f"  documents       {docs} new, {changed} changed")
+    print(f"  clusters        {c_new} new, {grown} grown, {merged} merged into older ones")
+    if (root / "clusters").is_dir():
+        (live,) = con.execute(
+            f"select count(*) from {g('clusters')} where merged_into is null"
+        ).fetchone()
+        print(f"  all clusters    {live}")
     top = con.execute(
         f"""
         select c.cluster_id, c.size, c.n_domains, c.title,

@@ -1,36 +1,43 @@
-"""Stage 5: write documents, edges, clusters and the runs row at the end of a run.
+"""Stage 5: group, write documents, edges, clusters and the runs row, commit the state.
 
 The write stage drives the end of the run in order (Scrapy closes pipeline components in
-parallel): close the pages writer, read final cluster ids from the grouper, then write
-documents, edges, the clusters snapshot and, last, the runs row with status `ok`. A run row says
-`running` from the start, so a run that was killed is visible as such.
+parallel): close the pages writer, then `commit_run` (group this run's new and changed
+documents into the saved clusters, write the run's partitions, commit the state, publish the
+clusters file) and, last, the runs row. A run row says `running` from the start, so a run that
+was killed is visible as such until the next run's recovery marks it `interrupted`.
+
+Cluster ids come from the grouper as they are: a cluster is named after the document that
+founded it, and `finish_run` adds documents in (fetched_at, doc_id) order, so ids do not depend
+on the order in which extraction finished; a known cluster keeps its id across runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from pipelines.furniture import FurnitureModel
+from pipelines.config import GroupingConfig
 from pipelines.group import finish_run
-from pipelines.grouping import Edge, Grouper, cluster_id_for
+from pipelines.grouping import Edge
 from pipelines.origin import choose_origin, edge_direction
 from pipelines.run import RunContext
 from pipelines.schemas import schema_for
-from pipelines.store import DatasetWriter, cleanup_temp_files, write_run_record, write_snapshot
-
-
-def furniture_model_path(data_dir: Any) -> Path:
-    """Where the per-site furniture model is kept between runs."""
-    return Path(data_dir) / "state" / "furniture.json"
-
+from pipelines.state import (
+    CrawlState,
+    SeenPage,
+    check_compatible,
+    publish_clusters,
+    recover,
+    run_lock,
+)
+from pipelines.store import DatasetWriter, write_cluster_history, write_run_record
 
 PACKAGES = ("scrapy", "trafilatura", "datasketch", "pyarrow", "duckdb", "numpy", "lxml")
 
@@ -50,57 +57,82 @@ def settings_digest(values: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def name_clusters(
-    clusters: dict[str, list[Any]], documents: dict[str, dict[str, Any]]
-) -> dict[str, str]:
-    """Grouper cluster id -> published cluster id, independent of the order pages arrived in.
+def cluster_row(cluster_id: str, docs: Sequence[dict[str, Any]], run_id: str) -> dict[str, Any]:
+    """The clusters row of one cluster from its members' metadata (plain function).
 
-    Within one crawl, pages are grouped in the order their extraction finished, which varies
-    from run to run; the grouper names a cluster after the first document added. The published
-    id is named after the member fetched first (ties: smallest doc_id) instead, so a crawl and
-    `make reprocess` of its pages give the same ids.
+    Members are ordered by when they were first fetched (ties: doc_id), the order `choose_origin`
+    falls back on; `created_run` is this run's and is replaced by the caller for a known cluster.
     """
-    names = {}
-    for cid, doc_ids in clusters.items():
-        docs = [documents[d] for d in doc_ids if d in documents]
-        if docs:
-            founder = min(docs, key=lambda d: (d["fetched_at"], d["doc_id"]))
-            names[cid] = cluster_id_for(founder["doc_id"])
-    return names
+    docs = sorted(docs, key=lambda d: (d["fetched_at"], d["doc_id"]))
+    origin, reason = choose_origin(docs)
+    published = [d["published_at"] for d in docs if d.get("published_at") is not None]
+    return {
+        "cluster_id": cluster_id,
+        "size": len(docs),
+        "n_domains": len({d["domain"] for d in docs}),
+        "origin_doc_id": origin["doc_id"],
+        "origin_url": origin["url"],
+        "origin_domain": origin["domain"],
+        "origin_reason": reason,
+        "first_published": min(published) if published else None,
+        "last_published": max(published) if published else None,
+        "title": origin.get("title"),
+        "created_run": run_id,
+        "updated_run": run_id,
+        "merged_into": None,
+    }
 
 
-def cluster_rows(
-    clusters: dict[str, list[Any]], documents: dict[str, dict[str, Any]], run_id: str
-) -> list[dict[str, Any]]:
-    """One clusters row per cluster (already named), with its origin (plain function)."""
-    rows = []
-    for cluster_id, doc_ids in clusters.items():
-        docs = sorted(
-            (documents[d] for d in doc_ids if d in documents),
-            key=lambda d: (d["fetched_at"], d["doc_id"]),
-        )
-        if not docs:
+def update_clusters(
+    previous: dict[str, dict[str, Any]],
+    members: dict[str, list[str]],
+    touched: Iterable[str],
+    merges: Sequence[tuple[str, str]],
+    docs: dict[str, dict[str, Any]],
+    run_id: str,
+) -> tuple[dict[str, dict[str, Any]], list[str], Counter[str]]:
+    """Published cluster rows after a run: (all rows, ids of the rows this run changed, counts).
+
+    `previous` holds every id published so far; `members` maps each live cluster id to its doc
+    ids (Grouper.clusters()); `touched` are the live clusters that gained or changed a document
+    this run; `merges` are this run's (absorbed, surviving) pairs in order. A known id keeps its
+    `created_run`; an absorbed id keeps its last row and gets `merged_into`, always the id that
+    is live now (earlier merged rows pointing at it are re-pointed), so one join follows any old
+    id. Ids absorbed in the same run that created them were never published and stay unlisted.
+    Counts: clusters_new, clusters_grown (known and bigger), clusters_merged (published ids
+    absorbed).
+    """
+    rows = dict(previous)
+    changed: list[str] = []
+    counts: Counter[str] = Counter()
+    live_of = {}
+    for cid, doc_ids in members.items():
+        for d in doc_ids:
+            live_of[d] = cid
+    for cid in sorted(set(touched)):
+        row = cluster_row(cid, [docs[d] for d in members[cid]], run_id)
+        old = previous.get(cid)
+        if old is None:
+            counts["clusters_new"] += 1
+        else:
+            row["created_run"] = old["created_run"]
+            if row["size"] > old["size"]:
+                counts["clusters_grown"] += 1
+        rows[cid] = row
+        changed.append(cid)
+    absorbed_now = {}
+    for absorbed, _surviving in merges:
+        old = previous.get(absorbed)
+        if old is None or old["merged_into"] is not None:
             continue
-        origin, reason = choose_origin(docs)
-        published = [d["published_at"] for d in docs if d.get("published_at") is not None]
-        rows.append(
-            {
-                "cluster_id": cluster_id,
-                "size": len(docs),
-                "n_domains": len({d["domain"] for d in docs}),
-                "origin_doc_id": origin["doc_id"],
-                "origin_url": origin["url"],
-                "origin_domain": origin["domain"],
-                "origin_reason": reason,
-                "first_published": min(published) if published else None,
-                "last_published": max(published) if published else None,
-                "title": origin.get("title"),
-                "created_run": run_id,
-                "updated_run": run_id,
-                "merged_into": None,
-            }
-        )
-    return rows
+        absorbed_now[absorbed] = live_of[old["origin_doc_id"]]
+        counts["clusters_merged"] += 1
+    for cid, row in previous.items():
+        target = absorbed_now.get(cid) or absorbed_now.get(row["merged_into"] or "")
+        if target is not None and row["merged_into"] != target:
+            rows[cid] = {**row, "merged_into": target, "updated_run": run_id}
+            changed.append(cid)
+    return rows, changed, counts
 
 
 def edge_rows(
@@ -130,38 +162,103 @@ def edge_rows(
     return rows
 
 
-def write_results(
-    ctx: RunContext,
+def doc_meta(
+    row: dict[str, Any], extract_hash: str, known: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The state's record of a document's latest version (pipelines/state.DOCS_SCHEMA)."""
+    return {
+        "doc_id": row["doc_id"],
+        "url": row["url"],
+        "domain": row["domain"],
+        "site_name": row["site_name"],
+        "title": row["title"],
+        "published_at": row["published_at"],
+        "canonical_url": row["canonical_url"],
+        "based_on_url": row["based_on_url"],
+        "credited_source": row["credited_source"],
+        "first_fetched_at": known["first_fetched_at"] if known else row["fetched_at"],
+        "fetched_at": row["fetched_at"],
+        "first_run": known["first_run"] if known else row["run_id"],
+        "run_id": row["run_id"],
+        "content_hash": row["content_hash"],
+        "extract_hash": extract_hash,
+    }
+
+
+def commit_run(
+    root: Path,
+    run_id: str,
+    config: GroupingConfig,
+    state: CrawlState,
     documents: dict[str, dict[str, Any]],
-    grouper: Grouper,
-    edges: Sequence[Edge],
-) -> dict[str, int]:
-    """Write documents, edges and clusters of a run; return counts for the runs row."""
-    root, run_id = ctx.data_dir, ctx.run_id
-    raw_clusters = grouper.clusters()
-    names = name_clusters(raw_clusters, documents)
-    named = {names[cid]: docs for cid, docs in raw_clusters.items() if cid in names}
-    assignments = {doc: names[cid] for doc, cid in grouper.assignments().items()}
+    extract_hashes: dict[str, str],
+    seen_updates: dict[str, SeenPage],
+    final_row: Callable[[dict[str, int]], dict[str, Any]],
+    *,
+    commit: bool = True,
+) -> dict[str, Any]:
+    """End a run: group its new and changed documents, write them, commit the state.
+
+    Order, so that a kill at any moment is recoverable (pipelines/state.recover): the run's
+    documents, edges and cluster_history partitions; the new state version and its CURRENT
+    pointer (the commit); the clusters file analysts read; the runs row, written by the caller.
+    Returns the final runs row (`final_row(counts)`). With `commit=False` (a reprocess, which
+    commits once after replaying every run) the state is only updated in memory.
+    """
+    model = state.furniture_model()
+    grouper = state.grouper(config)
+    merges_before = len(grouper.merges)
+    edges = finish_run(documents, model, config, grouper)
+    merges = grouper.merges[merges_before:]
+    docs = dict(state.docs)
     for doc_id, row in documents.items():
-        row["cluster_id"] = assignments[doc_id]
+        row["cluster_id"] = grouper.cluster_of(doc_id)
+        docs[doc_id] = doc_meta(row, extract_hashes[doc_id], state.docs.get(doc_id))
+    members = {cid: [str(d) for d in ids] for cid, ids in grouper.clusters().items()}
+    by_first_fetch = {d: {**m, "fetched_at": m["first_fetched_at"]} for d, m in docs.items()}
+    touched = {row["cluster_id"] for row in documents.values()}
+    clusters, changed, cluster_counts = update_clusters(
+        state.clusters, members, touched, merges, by_first_fetch, run_id
+    )
+
     # Documents go to the partition of the run that fetched them (a reprocess keeps those).
-    doc_schema = schema_for("documents", num_perm=ctx.grouping.num_perm)
+    doc_schema = schema_for("documents", num_perm=config.num_perm)
     for doc_run in sorted({row["run_id"] for row in documents.values()}):
         with DatasetWriter(root, "documents", doc_schema, doc_run, rows_per_file=5_000) as w:
             w.write_rows(r for r in documents.values() if r["run_id"] == doc_run)
-    clusters = cluster_rows(named, documents, run_id)
-    origins = {c["cluster_id"]: c["origin_doc_id"] for c in clusters}
+    origins = {cid: row["origin_doc_id"] for cid, row in clusters.items()}
+    assignments = {d: grouper.cluster_of(d) for e in edges for d in (e.doc_a, e.doc_b)}
     with DatasetWriter(root, "edges", schema_for("edges"), run_id, rows_per_file=50_000) as w:
-        w.write_rows(edge_rows(edges, documents, origins, assignments, run_id))
-    table = pa.Table.from_pylist(clusters, schema=schema_for("clusters"))
-    write_snapshot(root, "clusters", table, run_id=run_id)
-    return {
-        "documents_new": len(documents),
-        "documents_changed": 0,
-        "clusters_new": len(clusters),
-        "clusters_grown": 0,
-        "clusters_merged": 0,
+        w.write_rows(edge_rows(edges, docs, origins, assignments, run_id))
+    if changed:
+        write_cluster_history(root, [clusters[c] for c in sorted(set(changed))], run_id=run_id)
+
+    seen = dict(state.seen)
+    seen.update(seen_updates)
+    n_changed = sum(1 for d in documents if d in state.docs)
+    counts = {
+        "documents_new": len(documents) - n_changed,
+        "documents_changed": n_changed,
+        "clusters_new": cluster_counts["clusters_new"],
+        "clusters_grown": cluster_counts["clusters_grown"],
+        "clusters_merged": cluster_counts["clusters_merged"],
     }
+    row = final_row(counts)
+    if not commit:
+        state.update(seen=seen, docs=docs, clusters=clusters, committed_run=run_id)
+        return row
+    state.commit(
+        run_id,
+        seen=seen,
+        docs=docs,
+        clusters=clusters,
+        grouper=grouper,
+        model=model,
+        config=config,
+        run_row=row,
+    )
+    publish_clusters(root, state)
+    return row
 
 
 class WritePipeline:
@@ -219,39 +316,55 @@ class WritePipeline:
         return row
 
     def open_spider(self) -> None:
-        self.run.data_dir.mkdir(parents=True, exist_ok=True)
-        removed = cleanup_temp_files(self.run.data_dir)
-        if removed:
-            self.crawler.spider.logger.warning(
-                "Removed %d temporary file(s) left by an interrupted run", removed
-            )
-        write_run_record(self.run.data_dir, self._row("running"))
+        ctx = self.run
+        # `python -m crawler.run` already holds the lock and has recovered; this covers
+        # `scrapy crawl news` run directly (the lock is re-entrant within a process).
+        self._lock = contextlib.ExitStack()
+        self._lock.enter_context(run_lock(ctx.data_dir))
+        for line in recover(ctx.data_dir, current_run=ctx.run_id):
+            self.crawler.spider.logger.warning("Recovery: %s", line)
+        check_compatible(ctx.data_dir, ctx.grouping)
+        write_run_record(ctx.data_dir, self._row("running"))
 
     def process_item(self, item: Any) -> Any:
         return item
 
     def close_spider(self) -> None:
         ctx = self.run
+        stopped = not getattr(self.crawler, "crawling", True)
+        status = "interrupted" if stopped else "ok"
+        note = "stopped before the crawl finished; what was fetched is committed"
+        note = note if stopped else None
+
+        def final_row(counts: dict[str, int]) -> dict[str, Any]:
+            return self._row(status, finished_at=datetime.now(UTC), error=note, **counts)
+
         try:
             pages = ctx.extra.get("pages_writer")
             if pages is not None:
                 pages.close()
-            documents = ctx.extra["documents"]
-            model_path = furniture_model_path(ctx.data_dir)
-            model = FurnitureModel.load(model_path)
-            grouper = Grouper(ctx.grouping)
-            edges = finish_run(documents, model, ctx.grouping, grouper)
-            counts = write_results(ctx, documents, grouper, edges)
-            model.save(model_path)
-            row = self._row("ok", finished_at=datetime.now(UTC), **counts)
+            row = commit_run(
+                ctx.data_dir,
+                ctx.run_id,
+                ctx.grouping,
+                ctx.state,
+                ctx.extra["documents"],
+                ctx.extra["extract_hashes"],
+                ctx.extra["seen"],
+                final_row,
+            )
         except Exception as exc:
             row = self._row(
                 "failed", finished_at=datetime.now(UTC), error=f"{type(exc).__name__}: {exc}"
             )
             write_run_record(ctx.data_dir, row)
             ctx.extra["run_row"] = row
+            self._lock.close()
             raise
         write_run_record(ctx.data_dir, row)
         ctx.extra["run_row"] = row
-        stats = self.crawler.stats
-        stats.set_value("clusters/current", counts["clusters_new"])
+        self._lock.close()
+        self.crawler.stats.set_value(
+            "clusters/current",
+            sum(1 for c in ctx.state.clusters.values() if c["merged_into"] is None),
+        )

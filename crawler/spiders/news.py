@@ -22,8 +22,17 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from crawler.items import PageItem
-from crawler.sources import Source, SourcesConfig, SourcesError, demo_sources, load_sources
+from crawler.sources import (
+    Source,
+    SourcesConfig,
+    SourcesError,
+    demo_sources,
+    load_sources,
+    with_demo_day,
+)
 from pipelines.urls import canonicalise_url
+
+Link = tuple[str, str, str | None, int]  # (kind: page/feed/sitemap/robots, url, hint, depth)
 
 
 class NewsSpider(scrapy.Spider):
@@ -36,10 +45,10 @@ class NewsSpider(scrapy.Spider):
         self.config: SourcesConfig | None = None
         self.sources: tuple[Source, ...] = ()
         self.scheduled: Counter[str] = Counter()
+        self.links = LinkExtractor(canonicalize=False, unique=True)
         # URLs that a feed item or a news-sitemap entry announced: articles by declaration, even
         # when the page itself was first reached through a link (see pipelines/group.py).
         self.announced_articles: set[str] = set()
-        self.links = LinkExtractor(canonicalize=False, unique=True)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -50,6 +59,8 @@ class NewsSpider(scrapy.Spider):
     def configure(self, settings: Any) -> None:
         path = self.sources_path or settings.get("SOURCES_FILE")
         self.config = load_sources(path)  # SourcesError stops the crawl before any request
+        if settings.get("DEMO_DAY"):
+            self.config = with_demo_day(self.config, settings.getint("DEMO_DAY"))
         sources = list(self.config.sources)
         if self.config.demo_web is not None:
             from demoweb import DemoWeb
@@ -110,72 +121,112 @@ class NewsSpider(scrapy.Spider):
         )
 
     # -- callbacks --------------------------------------------------------------------------
+    # Each callback lists the links a page leads to as (kind, url, hint, depth) and hands them
+    # to `_emit`, which yields the page and the requests. A 304 answer has no body: its links
+    # are those the state kept from the page's last 200 answer.
 
     def parse_page(self, response: Response) -> Iterator[Any]:
-        yield self._item(response)
-        if response.status != 200 or not isinstance(response, TextResponse):
-            return
-        src = self._source(response)
-        depth = response.meta["depth"] + 1
-        for link in self.links.extract_links(response):
-            if src.allows_url(link.url):
-                if req := self._request(
-                    src, link.url, self.parse_page, depth, referer=response.url
-                ):
-                    yield req
+        links: list[Link] = []
+        if response.status == 200 and isinstance(response, TextResponse):
+            src = self._source(response)
+            depth = response.meta["depth"] + 1
+            for link in self.links.extract_links(response):
+                if src.allows_url(link.url):
+                    links.append(("page", link.url, None, depth))
+        yield from self._emit(response, links)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
-        yield self._item(response)
-        if response.status != 200:
-            return
-        src = self._source(response)
-        sel = scrapy.Selector(text=response.text, type="xml")
-        sel.remove_namespaces()
-        urls = sel.xpath("//item/link/text()").getall()
-        urls += sel.xpath("//entry/link[not(@rel) or @rel='alternate']/@href").getall()
-        for url in urls:
-            url = response.urljoin(url.strip())
-            self.announced_articles.add(canonicalise_url(url))
-            if src.allows_url(url):
-                if req := self._request(src, url, self.parse_page, 1, "article", response.url):
-                    yield req
+        links: list[Link] = []
+        if response.status == 200:
+            src = self._source(response)
+            sel = scrapy.Selector(text=response.text, type="xml")
+            sel.remove_namespaces()
+            urls = sel.xpath("//item/link/text()").getall()
+            urls += sel.xpath("//entry/link[not(@rel) or @rel='alternate']/@href").getall()
+            for url in urls:
+                url = response.urljoin(url.strip())
+                if src.allows_url(url):
+                    links.append(("page", url, "article", 1))
+        yield from self._emit(response, links)
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
-        yield self._item(response)
-        if response.status != 200:
-            return
-        src = self._source(response)
-        try:
-            sitemap = Sitemap(response.body)
-        except Exception as exc:  # a broken sitemap is recorded, not fatal
-            self.crawler.stats.inc_value("sitemaps/unparseable")
-            self.logger.warning("Unparseable sitemap %s: %s", response.url, exc)
-            return
-        depth = response.meta["depth"] + 1
-        for entry in sitemap:
-            url = response.urljoin(entry.get("loc", "").strip())
-            if not url:
-                continue
-            if sitemap.type == "sitemapindex":
-                req = self._request(src, url, self.parse_sitemap, depth, "sitemap", response.url)
-            elif src.allows_url(url):
-                hint = "article" if "news" in entry else None
-                if hint:
-                    self.announced_articles.add(canonicalise_url(url))
-                req = self._request(src, url, self.parse_page, depth, hint, response.url)
-            else:
-                req = None
-            if req:
-                yield req
+        links: list[Link] = []
+        if response.status == 200:
+            src = self._source(response)
+            try:
+                sitemap = Sitemap(response.body)
+            except Exception as exc:  # a broken sitemap is recorded, not fatal
+                self.crawler.stats.inc_value("sitemaps/unparseable")
+                self.logger.warning("Unparseable sitemap %s: %s", response.url, exc)
+                sitemap = None
+            depth = response.meta["depth"] + 1
+            for entry in sitemap or ():
+                url = response.urljoin(entry.get("loc", "").strip())
+                if not url:
+                    continue
+                if sitemap is not None and sitemap.type == "sitemapindex":
+                    links.append(("sitemap", url, "sitemap", depth))
+                elif src.allows_url(url):
+                    links.append(("page", url, "article" if "news" in entry else None, depth))
+        yield from self._emit(response, links)
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
-        yield self._item(response)
-        if response.status != 200:
+        links: list[Link] = []
+        if response.status == 200:
+            for url in sitemap_urls_from_robots(response.body, base_url=response.url):
+                links.append(("sitemap", url, "sitemap", 1))
+        yield from self._emit(response, links)
+
+    def _emit(self, response: Response, links: list[Link]) -> Iterator[Any]:
+        item = self._item(response)
+        if response.status == 304:
+            yield item
+            yield from self._follow_stored(response)
+            return
+        item.links = [(kind, strip_tracking(url), hint, depth) for kind, url, hint, depth in links]
+        self.announced_articles.update(
+            canonicalise_url(url) for kind, url, hint, _ in links if hint == "article"
+        )
+        yield item
+        src = self._source(response)
+        for kind, url, hint, depth in links:
+            if req := self._request(src, url, self._callback(kind), depth, hint, response.url):
+                yield req
+
+    def _follow_stored(self, response: Response) -> Iterator[Any]:
+        """Links of a page that did not change, as its last 200 answer had them.
+
+        A known article behind an unchanged page is not asked for again (it was checked less
+        than REVISIT_AFTER_DAYS ago); every other link is, conditionally, so that a changed
+        listing page or sitemap further down is still found.
+        """
+        from pipelines.run import RunContext
+
+        state = RunContext.of(self.crawler).state
+        page = state.seen.get(canonicalise_url(response.url))
+        if page is None:
             return
         src = self._source(response)
-        for url in sitemap_urls_from_robots(response.body, base_url=response.url):
-            if req := self._request(src, url, self.parse_sitemap, 1, "sitemap", response.url):
+        now = datetime.now(UTC)
+        revisit = self.crawler.settings.getfloat("REVISIT_AFTER_DAYS", 7.0)
+        for link in page.links:
+            if link.kind == "page":
+                if not src.allows_url(link.url):
+                    continue
+                if state.is_fresh_document(link.url, now, revisit):
+                    self.crawler.stats.inc_value("requests/known_not_requested")
+                    continue
+            callback = self._callback(link.kind)
+            if req := self._request(src, link.url, callback, link.depth, link.hint, response.url):
                 yield req
+
+    def _callback(self, kind: str) -> Any:
+        return {
+            "page": self.parse_page,
+            "feed": self.parse_feed,
+            "sitemap": self.parse_sitemap,
+            "robots": self.parse_robots,
+        }[kind]
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
