@@ -72,15 +72,22 @@ def evaluate(
         u: r for u, r in by_url.items() if r["page_kind"] == "article" and not r["disallowed"]
     }
 
-    docs = read_table(data_dir, "documents").select(["url", "text", "cluster_id"]).to_pylist()
+    docs = read_table(data_dir, "documents").select(["url", "text", "cluster_id", "run_id"])
     clusters = read_table(data_dir, "clusters").to_pylist()
     pages = read_table(data_dir, "pages").to_pylist()
 
-    doc_by_url = {canonicalise_url(d["url"]): d for d in docs}
-    fetched_ok = {}
-    for p in pages:
+    # A page that changed has one documents row per version: score the latest version against
+    # the latest 200 answer of its page. Cluster ids come from the current clusters table
+    # (a document's cluster may have been merged into an older one since it was written).
+    live = {c["cluster_id"]: c["merged_into"] or c["cluster_id"] for c in clusters}
+    doc_by_url: dict[str, dict[str, Any]] = {}
+    for d in sorted(docs.to_pylist(), key=lambda d: d["run_id"]):
+        d["cluster_id"] = live.get(d["cluster_id"], d["cluster_id"])
+        doc_by_url[canonicalise_url(d["url"])] = d
+    fetched_ok: dict[str, dict[str, Any]] = {}
+    for p in sorted(pages, key=lambda p: (p["run_id"], p["fetched_at"])):
         if p["status"] == 200 and p["html"] is not None:
-            fetched_ok.setdefault(canonicalise_url(p["final_url"]), p)
+            fetched_ok[canonicalise_url(p["final_url"])] = p
 
     # extraction, on every truth article that became a document, with plain trafilatura beside it
     scored = sorted(u for u in articles if u in doc_by_url and u in fetched_ok)

@@ -216,7 +216,9 @@ def clusters_schema() -> pa.Schema:
 
 def cluster_history_schema() -> pa.Schema:
     """The clusters snapshot as each run left it, partitioned by that run."""
-    return _schema("cluster_history", [*_cluster_fields(), _run_id_field("wrote this snapshot")])
+    return _schema(
+        "cluster_history", [*_cluster_fields(), _run_id_field("created or changed this row")]
+    )
 
 
 def edges_schema() -> pa.Schema:
@@ -254,7 +256,11 @@ def runs_schema() -> pa.Schema:
             _f("sources", pa.string(), "the sources config used (path), or 'demo'"),
             _f("pages_fetched", count, "responses received (any status)"),
             _f("pages_new", count, "pages whose body was new or changed"),
-            _f("pages_not_modified", count, "304 answers to conditional GETs"),
+            _f(
+                "pages_not_modified",
+                count,
+                "304 answers to conditional GETs, and 200 answers whose body did not change",
+            ),
             _f("pages_failed", count, "fetches that ended in an error"),
             _f(
                 "requests_skipped",
