@@ -15,16 +15,18 @@ SITES   ?= 12
 STORIES ?= 300
 DAY     ?= 1
 PORT    ?= 8800
+REPEAT  ?= 3
+DOCUMENTS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test crawl demo-web reprocess evaluate lint clean
+.PHONY: help venv test crawl demo-web reprocess evaluate bench bench-scale lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT)"
+	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS)"
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +50,12 @@ evaluate: $(STAMP) ## crawl the demo web SEED/SITES/STORIES and score it against
 
 demo-web: $(STAMP) ## serve the demo web in the foreground (proxy on 127.0.0.1:PORT)
 	$(PY) -m demoweb serve --port $(PORT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --day $(DAY)
+
+bench: $(STAMP) ## measure every stage against its baseline (REPEAT runs) -> data/bench/latest.json
+	$(PY) -m bench --repeat $(REPEAT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --out $(DATA)/bench/latest.json
+
+bench-scale: $(STAMP) ## group DOCUMENTS generated documents (minutes) -> data/bench/scale.json
+	$(PY) -m bench.scale --documents $(DOCUMENTS) --out $(DATA)/bench/scale.json
 
 lint: $(STAMP) ## ruff lint and format check
 	$(PY) -m ruff check .

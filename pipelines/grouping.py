@@ -23,7 +23,8 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Hashable, Iterable, Sequence
+from array import array
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
-from datasketch.storage import UnorderedStorage
+from datasketch.storage import OrderedStorage, UnorderedStorage
 
 from pipelines.config import GroupingConfig
 from pipelines.fingerprint import fingerprints, lead_signatures, to_lean_minhash
@@ -250,6 +251,272 @@ class CompactBuckets(UnorderedStorage):
         return self.get(key)
 
 
+# Slot states of ArrayBuckets' value array; values >= 0 are a lone member, values <= _MULTI
+# point into the list of multi-member buckets.
+_FREE, _EMPTIED, _MULTI = -1, -2, -3
+_GOLDEN64 = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
+
+
+class ArrayBuckets(UnorderedStorage):
+    """LSH bucket table of one band in flat arrays: no Python object per bucket.
+
+    ``CompactBuckets`` still spends about 90 bytes per (document, band) on a dict entry and a
+    ``bytes`` key, about 3.3 KB per document at 37 bands, which does not fit a million documents
+    in 6 GB. Here a bucket is one slot of an open-addressing table (linear probing, at most 2/3
+    full): the key's first 8 bytes as an integer tag, the rest of its bytes, and its member, in
+    three flat arrays (20 bytes a slot for datasketch's 12-byte band hashes, about 40 bytes per
+    (document, band) on average). Keys must be fixed-width ``bytes`` (datasketch's band hashes
+    are) and members non-negative ints (the grouper's row numbers). A bucket with several
+    members keeps them as a tuple in a side list; at a low LSH threshold almost every bucket has
+    one. Emptied buckets stay as tombstones until the table grows, so probe chains never break.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        cap = 1 << max(4, (capacity - 1).bit_length())
+        self._width = 0  # key length, fixed by the first insert
+        self._tail_width = 0  # key bytes beyond the 8-byte tag
+        # array.array, not numpy: reading one slot gives a plain int, several times faster.
+        self._vals = array("q", [_FREE]) * cap
+        self._tags = array("Q", [0]) * cap
+        self._tails = bytearray()
+        self._used = 0  # slots not free (live buckets and tombstones)
+        self._live = 0
+        self._multi: list[tuple[int, ...] | None] = []
+        self._multi_free: list[int] = []
+        self._set_capacity(cap)
+
+    def _set_capacity(self, cap: int) -> None:
+        self._cap = cap
+        self._mask = cap - 1
+        self._shift = 64 - (cap.bit_length() - 1)
+
+    def _find(self, key: bytes) -> int:
+        """Slot of ``key``, or the free slot where it would go."""
+        if len(key) != self._width:
+            raise ValueError(f"ArrayBuckets keys are {self._width} bytes, got {len(key)}")
+        tag = int.from_bytes(key[:8], "little")
+        # Fibonacci hashing: MinHash values are minima, so their high bits are mostly zero and
+        # the tag's low bits alone would crowd a few slots; the product's high bits mix all.
+        i = ((tag * _GOLDEN64) & _MASK64) >> self._shift
+        vals, tags, mask, tw = self._vals, self._tags, self._mask, self._tail_width
+        if tw:
+            tail, tails = key[8:], self._tails
+            while True:
+                if vals[i] == _FREE or (tags[i] == tag and tails[i * tw : i * tw + tw] == tail):
+                    return i
+                i = (i + 1) & mask
+        while True:
+            if vals[i] == _FREE or tags[i] == tag:
+                return i
+            i = (i + 1) & mask
+
+    def _members(self, slot: int) -> tuple[int, ...]:
+        v = self._vals[slot]
+        if v >= 0:
+            return (v,)
+        if v <= _MULTI:
+            return self._multi[_MULTI - v]  # type: ignore[return-value]
+        return ()
+
+    def _store(self, slot: int, members: tuple[int, ...]) -> None:
+        old = self._vals[slot]
+        if old <= _MULTI:
+            self._multi[_MULTI - old] = None
+            self._multi_free.append(_MULTI - old)
+        if not members:
+            self._vals[slot] = _EMPTIED
+        elif len(members) == 1:
+            self._vals[slot] = members[0]
+        else:
+            if self._multi_free:
+                idx = self._multi_free.pop()
+                self._multi[idx] = members
+            else:
+                idx = len(self._multi)
+                self._multi.append(members)
+            self._vals[slot] = _MULTI - idx
+
+    def _key_at(self, slot: int) -> bytes:
+        tw = self._tail_width
+        head = self._tags[slot].to_bytes(8, "little")[: self._width]
+        return head + bytes(self._tails[slot * tw : slot * tw + tw])
+
+    def _live_slots(self) -> np.ndarray:
+        vals = np.frombuffer(self._vals, dtype=np.int64)
+        return np.flatnonzero((vals >= 0) | (vals <= _MULTI))
+
+    # -- the storage API datasketch calls ------------------------------------------------------
+
+    def keys(self) -> Iterable[bytes]:
+        return [self._key_at(int(i)) for i in self._live_slots()]
+
+    def get(self, key: bytes) -> tuple[int, ...]:
+        if not self._width:
+            return ()
+        return self._members(self._find(key))
+
+    def insert(self, key: bytes, *vals: int, **kwargs: object) -> None:
+        if not self._width:
+            if not key:
+                raise ValueError("ArrayBuckets keys must not be empty")
+            self._width = len(key)
+            self._tail_width = max(0, len(key) - 8)
+            self._tails = bytearray(self._cap * self._tail_width)
+        for val in vals:
+            if type(val) is not int or val < 0:
+                raise TypeError(f"ArrayBuckets members are non-negative ints, got {val!r}")
+            slot = self._find(key)
+            state = self._vals[slot]
+            if state == _FREE:
+                tw = self._tail_width
+                self._tags[slot] = int.from_bytes(key[:8], "little")
+                if tw:
+                    self._tails[slot * tw : slot * tw + tw] = key[8:]
+                self._vals[slot] = val
+                self._used += 1
+                self._live += 1
+                if 3 * self._used > 2 * self._cap:
+                    self._grow()
+                continue
+            members = self._members(slot)
+            if val in members:
+                continue
+            if not members:
+                self._live += 1
+            self._store(slot, (*members, val))
+
+    def remove(self, *keys: bytes, **kwargs: object) -> None:
+        for key in keys:
+            if not self._width:
+                return
+            slot = self._find(key)
+            if self._members(slot):
+                self._live -= 1
+                self._store(slot, ())
+
+    def remove_val(self, key: bytes, val: int, **kwargs: object) -> None:
+        if not self._width:
+            return
+        slot = self._find(key)
+        members = self._members(slot)
+        if val in members:
+            rest = tuple(m for m in members if m != val)
+            if not rest:
+                self._live -= 1
+            self._store(slot, rest)
+
+    def size(self) -> int:
+        return self._live
+
+    def itemcounts(self, **kwargs: object) -> dict[bytes, int]:
+        return {key: len(self.get(key)) for key in self.keys()}
+
+    def has_key(self, key: bytes) -> bool:
+        return bool(self._width) and bool(self._members(self._find(key)))
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, bytes) and self.has_key(key)
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (not counting the rare multi-member tuples)."""
+        return len(self._tails) + 16 * self._cap
+
+    # -- growth --------------------------------------------------------------------------------
+
+    def _grow(self) -> None:
+        """Double the table and re-place every live bucket, vectorised (tombstones dropped).
+
+        Placement in rounds: each round puts every key whose probe position is free and that
+        is the first to want it; the others move one slot on. A key thus lands only after an
+        occupied run from its home slot, which is what linear probing's lookups rely on.
+        """
+        tw = self._tail_width
+        live = self._live_slots()
+        old_tags = np.frombuffer(self._tags, dtype=np.uint64)[live]
+        old_vals = np.frombuffer(self._vals, dtype=np.int64)[live]
+        old_tails = np.frombuffer(bytes(self._tails), dtype=np.uint8).reshape(self._cap, tw)[live]
+        cap = self._cap * 2
+        self._set_capacity(cap)
+        with np.errstate(over="ignore"):
+            pos = (old_tags * np.uint64(_GOLDEN64)) >> np.uint64(self._shift)
+        pos = pos.astype(np.int64)
+        vals = np.full(cap, _FREE, dtype=np.int64)
+        tags = np.zeros(cap, dtype=np.uint64)
+        tails = np.zeros((cap, tw), dtype=np.uint8)
+        todo = np.arange(live.size)
+        while todo.size:
+            p = pos[todo]
+            free = vals[p] == _FREE
+            slots, first = np.unique(p[free], return_index=True)
+            winners = todo[free][first]
+            vals[slots], tags[slots], tails[slots] = (
+                old_vals[winners],
+                old_tags[winners],
+                old_tails[winners],
+            )
+            placed = np.zeros(live.size, dtype=bool)
+            placed[winners] = True
+            todo = todo[~placed[todo]]
+            pos[todo] = (pos[todo] + 1) & self._mask
+        self._vals = array("q", vals.tobytes())
+        self._tags = array("Q", tags.tobytes())
+        self._tails = bytearray(tails.tobytes())
+        self._used = self._live = int(live.size)
+
+
+class RowKeys(OrderedStorage):
+    """MinHashLSH's key table for the grouper: which rows are indexed, not their band hashes.
+
+    datasketch keeps, for every key, the list of its band hashes (to remove it later): about
+    450 bytes per document. The grouper already keeps every signature, so the hashes are
+    recomputed from it when a row is removed, and only one byte per row says it is indexed.
+    ``band_hashes(row)`` must give the hashes the row was inserted with (the grouper removes a
+    row before it overwrites its signature).
+    """
+
+    def __init__(self, band_hashes: Callable[[int], list[bytes]]) -> None:
+        self._band_hashes = band_hashes
+        self._present = bytearray()
+        self._n = 0
+
+    def keys(self) -> Iterable[int]:
+        return np.flatnonzero(np.frombuffer(bytes(self._present), dtype=np.uint8)).tolist()
+
+    def get(self, key: int) -> list[bytes]:
+        return self._band_hashes(key) if self.has_key(key) else []
+
+    def insert(self, key: int, *vals: bytes, **kwargs: object) -> None:
+        if type(key) is not int or key < 0:
+            raise TypeError(f"RowKeys keys are non-negative ints, got {key!r}")
+        if key >= len(self._present):
+            self._present.extend(bytes(max(key + 1 - len(self._present), len(self._present))))
+        if not self._present[key]:
+            self._present[key] = 1
+            self._n += 1
+
+    def remove(self, *keys: int, **kwargs: object) -> None:
+        for key in keys:
+            if self.has_key(key):
+                self._present[key] = 0
+                self._n -= 1
+
+    def remove_val(self, key: int, val: bytes, **kwargs: object) -> None:
+        raise NotImplementedError("RowKeys derives band hashes from signatures; remove the key")
+
+    def size(self) -> int:
+        return self._n
+
+    def itemcounts(self, **kwargs: object) -> dict[int, int]:
+        return {key: len(self._band_hashes(key)) for key in self.keys()}
+
+    def has_key(self, key: object) -> bool:
+        return type(key) is int and 0 <= key < len(self._present) and bool(self._present[key])
+
+    def __contains__(self, key: object) -> bool:
+        return self.has_key(key)
+
+
 @dataclass(frozen=True)
 class Edge:
     """A verified pair. ``doc_a`` was indexed before ``doc_b``; containments are estimates.
@@ -284,12 +551,18 @@ class Grouper:
 
     ``add`` queries an in-memory datasketch ``MinHashLSH`` for candidates, verifies each one,
     unions verified pairs and then indexes the document. Signatures live in one growing
-    ``uint32[n, num_perm]`` array; the LSH index keys are row numbers (small ints) and its bucket
-    tables are ``CompactBuckets`` (``compact_buckets=False`` keeps datasketch's own dict storage,
-    for comparison), which keeps memory near 5 KB per document at the default 37 bands.
+    ``uint32[n, num_perm]`` array; the LSH index keys are row numbers (small ints).
+
+    ``storage`` picks the index's tables: ``"array"`` (the default) uses ``ArrayBuckets`` and
+    ``RowKeys``, about 1.5 KB of index per document at the default 37 bands (a million documents
+    fit in a few GB); ``"tuple"`` uses ``CompactBuckets`` (about 5 KB); ``"datasketch"`` (or
+    ``compact_buckets=False``) keeps datasketch's own dict storage (about 13 KB), for comparison.
+    All three give the same candidates, so the same edges and clusters.
     """
 
-    def __init__(self, config: GroupingConfig, *, compact_buckets: bool = True) -> None:
+    def __init__(
+        self, config: GroupingConfig, *, compact_buckets: bool = True, storage: str | None = None
+    ) -> None:
         self.config = config
         self.bands, self.rows_per_band = lsh_params(
             config.lsh_threshold, config.num_perm, config.lsh_weights
@@ -299,8 +572,16 @@ class Grouper:
             params=(self.bands, self.rows_per_band),
             storage_config={"type": "dict", "basename": _LSH_BASENAME},
         )
-        if compact_buckets:
+        if storage is None:
+            storage = "array" if compact_buckets else "datasketch"
+        if storage == "array":
+            self._lsh.hashtables = [ArrayBuckets() for _ in range(self.bands)]
+            self._lsh.keys = RowKeys(self._band_hashes)
+        elif storage == "tuple":
             self._lsh.hashtables = [CompactBuckets() for _ in range(self.bands)]
+        elif storage != "datasketch":
+            raise ValueError(f"storage must be array, tuple or datasketch, got {storage!r}")
+        self.storage = storage
         self._lead_lsh: MinHashLSH | None = None
         if config.lead_words > 0:
             lead_params = lsh_params(config.lead_threshold, config.lead_perm, config.lsh_weights)
@@ -309,7 +590,10 @@ class Grouper:
                 params=lead_params,
                 storage_config={"type": "dict", "basename": _LSH_BASENAME + b"_lead"},
             )
-            if compact_buckets:
+            if storage == "array":
+                self._lead_lsh.hashtables = [ArrayBuckets() for _ in range(lead_params[0])]
+                self._lead_lsh.keys = RowKeys(self._lead_band_hashes)
+            elif storage == "tuple":
                 self._lead_lsh.hashtables = [CompactBuckets() for _ in range(lead_params[0])]
         self._leads = np.zeros((1024, config.lead_perm), dtype=np.uint32)
         self._has_lead = np.zeros(1024, dtype=bool)
@@ -422,6 +706,17 @@ class Grouper:
 
     def _lead_jaccard(self, a: int, b: int) -> float:
         return float(np.count_nonzero(self._leads[a] == self._leads[b])) / self.config.lead_perm
+
+    def _band_hashes(self, row: int) -> list[bytes]:
+        """The LSH band hashes of a stored row, as datasketch computed them on insert."""
+        sig, h = self._sigs[row], self._lsh._H
+        return [h(sig[start:end]) for start, end in self._lsh.hashranges]
+
+    def _lead_band_hashes(self, row: int) -> list[bytes]:
+        """The lead LSH band hashes of a stored row (see _band_hashes)."""
+        assert self._lead_lsh is not None
+        lead, h = self._leads[row], self._lead_lsh._H
+        return [h(lead[start:end]) for start, end in self._lead_lsh.hashranges]
 
     def _append(self, doc_id: Hashable) -> int:
         row = len(self._ids)

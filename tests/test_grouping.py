@@ -12,9 +12,11 @@ from pipelines.fingerprint import fingerprint
 from pipelines.grouping import (
     DUPLICATE,
     EXCERPT,
+    ArrayBuckets,
     CompactBuckets,
     Grouper,
     IncompatibleStateError,
+    RowKeys,
     UnionFind,
     classify,
     cluster_id_for,
@@ -156,12 +158,65 @@ def test_compact_buckets():
     assert not table.has_key(b"h2") and table.size() == 1
 
 
-def test_compact_buckets_give_the_same_results_as_datasketch_storage():
+def test_array_buckets():
+    table = ArrayBuckets(capacity=16)
+    table.insert(b"h1-twelve-by", 1)
+    table.insert(b"h1-twelve-by", 1)  # a set: no duplicate
+    table.insert(b"h1-twelve-by", 2)
+    table.insert(b"h2-twelve-by", 0)  # zero is a member like any other
+    assert sorted(table.get(b"h1-twelve-by")) == [1, 2] and table.get(b"h2-twelve-by") == (0,)
+    assert table.get(b"h1-twelve-bz") == ()  # same 8-byte tag, other tail: another bucket
+    assert b"h1-twelve-by" in table and table.size() == 2
+    assert table.itemcounts() == {b"h1-twelve-by": 2, b"h2-twelve-by": 1}
+    table.remove_val(b"h1-twelve-by", 1)
+    assert table.get(b"h1-twelve-by") == (2,)
+    table.remove_val(b"h2-twelve-by", 0)
+    assert not table.get(b"h2-twelve-by") and table.size() == 1
+    table.insert(b"h2-twelve-by", 5)  # an emptied bucket is reused
+    table.remove(b"h2-twelve-by")
+    assert not table.has_key(b"h2-twelve-by") and table.size() == 1
+    with pytest.raises(ValueError, match="12 bytes"):
+        table.get(b"short")
+    with pytest.raises(TypeError, match="non-negative ints"):
+        table.insert(b"h3-twelve-by", "doc")
+
+
+def test_array_buckets_survive_growth_like_a_dict():
+    """Thousands of keys through many doublings (and removals) answer exactly like a dict."""
+    rng = np.random.default_rng(3)
+    table, ref = ArrayBuckets(capacity=16), {}
+    # Skewed values like MinHash minima: the high bytes are mostly zero.
+    keys = [(rng.integers(0, 2**20, 3, dtype=np.uint32)).byteswap().tobytes() for _ in range(5000)]
+    for i, key in enumerate(keys):
+        table.insert(key, i % 1500)
+        ref.setdefault(key, set()).add(i % 1500)
+        if i % 7 == 0:
+            gone = keys[i // 2]
+            table.remove(gone)
+            ref.pop(gone, None)
+    assert table.size() == len(ref) and table._cap > 1024
+    for key in keys:
+        assert set(table.get(key)) == ref.get(key, set())
+    assert sorted(table.keys()) == sorted(ref)
+
+
+def test_row_keys():
+    keys = RowKeys(lambda row: [bytes([row])] * 2)
+    keys.insert(3, b"ignored")
+    assert 3 in keys and 2 not in keys and "3" not in keys and keys.size() == 1
+    assert keys.get(3) == [b"\x03", b"\x03"] and keys.get(2) == []
+    assert list(keys.keys()) == [3]
+    keys.remove(3)
+    assert 3 not in keys and keys.size() == 0
+
+
+@pytest.mark.parametrize("storage", ["array", "tuple"])
+def test_compact_buckets_give_the_same_results_as_datasketch_storage(storage):
     t = Texts(9)
     base = [t.story(150) for _ in range(30)]
     texts = base + [t.edit(x, 0.1) for x in base] + [" ".join(x.split()[:60]) for x in base]
-    compact, plain = Grouper(CONFIG), Grouper(CONFIG, compact_buckets=False)
-    assert not isinstance(plain._lsh.hashtables[0], CompactBuckets)
+    compact, plain = Grouper(CONFIG, storage=storage), Grouper(CONFIG, compact_buckets=False)
+    assert not isinstance(plain._lsh.hashtables[0], ArrayBuckets | CompactBuckets)
     for i, text in enumerate(texts):
         assert add_text(compact, f"d{i}", text) == add_text(plain, f"d{i}", text)
     for i in range(0, 30, 3):  # changed pages: removal from the buckets must match too
