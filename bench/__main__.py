@@ -26,6 +26,7 @@ TARGETS = {
     "cpu_per_page_ratio": ("<=", 1.25),
     "cores_busy_share": (">=", 0.85),
     "fingerprint_speedup": (">=", 20.0),
+    "recrawl_ratio": ("<=", 0.2),  # issue 5
 }
 
 

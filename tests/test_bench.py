@@ -29,7 +29,10 @@ def test_make_bench_on_a_tiny_demo_web(tmp_path, capsys):
         "rows",
     ):
         assert key in rec, key
-    assert "recrawl_ratio" in rec and rec["recrawl_ratio"] is None
+    # the unchanged re-crawl is answered with 304s: a fraction of the first crawl's time
+    assert 0 < rec["recrawl_ratio"] < 1
+    (again,) = rec["recrawl"]["repeats"]
+    assert again["recrawl_documents"] == 0 and again["recrawl_not_modified"] > 0
     assert rec["pages_crawled"] > 0 and rec["pages_raw_fetch"] == rec["pages_crawled"]
     assert 0 < rec["pages_extracted"] <= rec["pages_crawled"] and rec["documents"] > 0
     assert rec["cpu_per_page_ratio"] > 0 and 0 < rec["cores_busy_share"] <= 1.0
@@ -43,6 +46,7 @@ def test_make_bench_on_a_tiny_demo_web(tmp_path, capsys):
         "cores_busy_share",
         "fingerprint_speedup",
         "fingerprint_mae",
+        "recrawl_ratio",
     }
     printed = capsys.readouterr().out
     assert "raw fetch" in printed and "trafilatura alone" in printed and "parquet" in printed
