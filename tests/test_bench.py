@@ -98,11 +98,13 @@ def test_targets_are_checked_against_issue_6():
         "fingerprint_speedup": 25.0,
         "fingerprint_mae": 0.02,
         "datasketch_mae": 0.016,
+        "recrawl_ratio": 0.25,
     }
     assert check_targets(keys) == {
         "cpu_per_page_ratio": False,
         "cores_busy_share": True,
         "fingerprint_speedup": True,
         "fingerprint_mae": True,
+        "recrawl_ratio": False,
     }
     assert check_targets({})["cpu_per_page_ratio"] is None
