@@ -2,8 +2,10 @@
 
 datasketch's ``MinHash.update_batch`` calls the hash function once per shingle and then applies
 the permutations; per-shingle ``update`` is far slower than extraction itself (FIELD-NOTES). Here
-all shingles of a document (or of a batch of documents) are hashed at once and the ``affine32``
-permutations are applied with numpy. The result is the same uint32 vector that
+all shingles of a document are hashed at once and the ``affine32`` permutations are applied
+with numpy. The default shingle hash, ``poly64``, is a prefix-sum polynomial hash chosen because
+numpy computes it for every shingle of a text in a few array operations (no Python call per
+shingle); ``xx64`` and ``sha1`` remain available. The result is the same uint32 vector that
 ``datasketch.MinHash(num_perm, seed, hashfunc=hashfunc(config), scheme="affine32")`` gives after
 ``update_batch`` of the shingles' UTF-8 bytes; the tests assert that.
 
@@ -37,7 +39,94 @@ def xx64_hash32(data: bytes) -> int:
     return xxhash.xxh64_intdigest(data) & _MASK32
 
 
-_HASHFUNCS: dict[str, Callable[[bytes], int]] = {"xx64": xx64_hash32, "sha1": sha1_hash32}
+# poly64: a polynomial hash mod 2^64 over the bytes (each plus one, so zero bytes count), plus
+# the length times a constant, finished with MurmurHash3's fmix64; its low 32 bits. As a prefix
+# sum it is computed for every shingle of a document in a few numpy operations over the text's
+# bytes, with no call per shingle: about 2.5x faster than xxh64 per shingle from Python.
+_POLY_BASE = 0x9E3779B97F4A7C15  # odd, so invertible mod 2^64: slices come from prefix sums
+_POLY_BASE_INV = pow(_POLY_BASE, -1, 1 << 64)
+_POLY_LENGTH = 0xC2B2AE3D27D4EB4F
+_FMIX64 = (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53)
+_MASK64 = (1 << 64) - 1
+
+
+def poly64_hash32(data: bytes) -> int:
+    """Low 32 bits of ``fmix64(sum((data[j] + 1) * B**j) + len(data) * L mod 2**64)``.
+
+    The definition in plain Python (slow): the reference that ``_poly64_slices`` must equal,
+    and the ``hashfunc`` that gives datasketch the same signatures.
+    """
+    raw, power = len(data) * _POLY_LENGTH, 1
+    for byte in data:
+        raw += (byte + 1) * power
+        power = power * _POLY_BASE & _MASK64
+    h = raw & _MASK64
+    h ^= h >> 33
+    h = h * _FMIX64[0] & _MASK64
+    h ^= h >> 33
+    h = h * _FMIX64[1] & _MASK64
+    h ^= h >> 33
+    return h & _MASK32
+
+
+_HASHFUNCS: dict[str, Callable[[bytes], int]] = {
+    "xx64": xx64_hash32,
+    "sha1": sha1_hash32,
+    "poly64": poly64_hash32,
+}
+_U1, _S33 = np.uint64(1), np.uint64(33)
+_POLY_LENGTH_U = np.uint64(_POLY_LENGTH)
+_FMIX64_U = tuple(np.uint64(c) for c in _FMIX64)
+_POWERS = np.ones(1, dtype=np.uint64)  # B**j mod 2**64, grown on demand
+_INVERSE_POWERS = np.ones(1, dtype=np.uint64)  # B**-j mod 2**64
+
+
+def _power_table(base: int, size: int) -> np.ndarray:
+    """``base**j mod 2**64`` for j < size (numpy's uint64 products wrap around)."""
+    out = np.empty(size, dtype=np.uint64)
+    out[0] = 1
+    np.cumprod(np.full(size - 1, base, dtype=np.uint64), out=out[1:])
+    out.flags.writeable = False
+    return out
+
+
+def _poly64_slices(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``poly64_hash32`` of every slice ``data[starts[i]:ends[i]]`` at once, as uint32.
+
+    Prefix sums ``P[i] = sum_{j<i} (data[j] + 1) * B**j`` give each slice's polynomial as
+    ``(P[e] - P[s]) * B**-s``; all arithmetic is uint64 and wraps mod 2^64 like the definition.
+    """
+    n = len(data)
+    powers, inverse = _powers(n + 1)
+    terms = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
+    terms += _U1
+    terms *= powers[:n]
+    prefix = np.empty(n + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.cumsum(terms, out=prefix[1:])
+    h = prefix[ends]
+    h -= prefix[starts]
+    h *= inverse[starts]
+    lengths = (ends - starts).astype(np.uint64)
+    lengths *= _POLY_LENGTH_U
+    h += lengths
+    t = np.right_shift(h, _S33)
+    for c in _FMIX64_U:
+        h ^= t
+        h *= c
+        np.right_shift(h, _S33, out=t)
+    h ^= t
+    return h.astype(np.uint32)  # the low 32 bits
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """At least ``n`` powers of the base and of its inverse (uint64 products wrap mod 2^64)."""
+    global _POWERS, _INVERSE_POWERS
+    if _POWERS.size < n:
+        size = max(n, 2 * _POWERS.size, 1 << 14)
+        _POWERS = _power_table(_POLY_BASE, size)
+        _INVERSE_POWERS = _power_table(_POLY_BASE_INV, size)
+    return _POWERS, _INVERSE_POWERS
 
 
 def hashfunc(config: GroupingConfig) -> Callable[[bytes], int]:
@@ -89,12 +178,12 @@ def shingles_of(text: str, config: GroupingConfig) -> list[str]:
 
 def hash_shingles(items: Iterable[str], config: GroupingConfig) -> np.ndarray:
     """uint32 hashes of the UTF-8 bytes of each shingle (duplicates kept)."""
-    if config.hash_function == "xx64":
-        digest = xxhash.xxh64_intdigest
-        values = [digest(s.encode("utf-8")) & _MASK32 for s in items]
-    else:
-        values = [sha1_hash32(s.encode("utf-8")) for s in items]
-    return np.fromiter(values, dtype=np.uint32, count=len(values))
+    encoded = [s.encode("utf-8") for s in items]
+    if config.hash_function == "poly64":
+        lengths = np.fromiter(map(len, encoded), dtype=np.intp, count=len(encoded))
+        ends = np.cumsum(lengths)
+        return _poly64_slices(b"".join(encoded), ends - lengths, ends)
+    return np.fromiter(map(hashfunc(config), encoded), dtype=np.uint32, count=len(encoded))
 
 
 @functools.lru_cache(maxsize=8)
@@ -175,8 +264,10 @@ def _shingle_hashes(normalised: str, config: GroupingConfig) -> np.ndarray:
     data = normalised.encode("utf-8")
     if not data:
         return np.empty(0, dtype=np.uint32)
-    words = data.split(b" ")
     k = config.shingle_size
+    if config.hash_function == "poly64":
+        return _poly64_slices(data, *_shingle_bounds(data, k))
+    words = data.split(b" ")
     if len(words) <= k:  # at most k words: one shingle of all words
         items: Iterable[bytes] = [data]
     else:
@@ -186,6 +277,21 @@ def _shingle_hashes(normalised: str, config: GroupingConfig) -> np.ndarray:
         values = np.fromiter(map(xxhash.xxh64_intdigest, items), dtype=np.uint64)
         return values.astype(np.uint32)
     return np.fromiter(map(sha1_hash32, items), dtype=np.uint32)
+
+
+def _shingle_bounds(data: bytes, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Byte (start, end) of each k-word shingle of a normalised, encoded, non-empty text."""
+    spaces = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 32)
+    n = spaces.size - k + 2  # shingles: words - k + 1
+    if n < 1:  # fewer than k + 1 words: one shingle of all words
+        return np.zeros(1, dtype=np.intp), np.full(1, len(data), dtype=np.intp)
+    starts = np.empty(n, dtype=np.intp)
+    starts[0] = 0
+    np.add(spaces[: n - 1], 1, out=starts[1:])
+    ends = np.empty(n, dtype=np.intp)
+    ends[:-1] = spaces[k - 1 :]
+    ends[-1] = len(data)
+    return starts, ends
 
 
 def fingerprints(texts: Sequence[str], config: GroupingConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -275,8 +381,8 @@ def lead_signature(text: str, config: GroupingConfig) -> np.ndarray:
     Two copies that share their opening (an excerpt and its article) have nearly equal leads
     even when the excerpt is a tenth of the article. An empty text gives all-max values.
     """
-    words = tokens(text)[: config.lead_words]
-    hashes = hash_shingles(shingles(words, config.shingle_size), config)
+    lead = " ".join(tokens(text)[: config.lead_words])
+    hashes = _shingle_hashes(lead, config)
     return signature_from_hashes(hashes, config)[: config.lead_perm].copy()
 
 
