@@ -30,7 +30,7 @@ from typing import Any
 # large sets and slower; "affine64" would need 64-bit storage. Neither is needed here.
 SCHEMES = ("affine32",)
 # Short names of the 32-bit shingle hash functions (see pipelines.fingerprint.hashfunc).
-HASH_FUNCTIONS = ("xx64", "sha1")
+HASH_FUNCTIONS = ("poly64", "xx64", "sha1")
 # Fields that decide the signature values; any difference makes old signatures incomparable.
 SIGNATURE_FIELDS = (
     "normalisation_version",
@@ -56,8 +56,10 @@ class GroupingConfig:
         num_perm: number of MinHash permutations (signature length).
         seed: seed of the permutation parameters (datasketch ``MinHash(seed=...)``).
         scheme: datasketch permutation scheme.
-        hash_function: 32-bit hash of a shingle's UTF-8 bytes: ``xx64`` (low 32 bits of xxh64,
-            fast) or ``sha1`` (datasketch's default ``sha1_hash32``).
+        hash_function: 32-bit hash of a shingle's UTF-8 bytes: ``poly64`` (a polynomial hash
+            mod 2^64 finished with fmix64, computed for all shingles of a document at once:
+            fastest), ``xx64`` (low 32 bits of xxh64) or ``sha1`` (datasketch's default
+            ``sha1_hash32``). See ``pipelines.fingerprint``.
 
     Candidate and verification fields (changing them needs no new signatures, but regrouping):
         lsh_threshold: Jaccard threshold the LSH banding is tuned for. Kept low so that edited
@@ -85,7 +87,7 @@ class GroupingConfig:
     num_perm: int = 128
     seed: int = 1
     scheme: str = "affine32"
-    hash_function: str = "xx64"
+    hash_function: str = "poly64"
     lsh_threshold: float = 0.3
     lsh_weights: tuple[float, float] = (0.5, 0.5)
     duplicate_jaccard: float = 0.35
@@ -142,7 +144,7 @@ class GroupingConfig:
         object.__setattr__(self, "lsh_weights", (fp, 1.0 - fp))
 
     def __str__(self) -> str:
-        """Short, stable label, e.g. ``n1_w3_p128_s1_affine32_xx64_t0.30_j0.50_c0.80_m20``."""
+        """Short, stable label, e.g. ``n1_w3_p128_s1_affine32_poly64_t0.30_j0.50_c0.80_m20``."""
         return (
             f"n{self.normalisation_version}_w{self.shingle_size}_p{self.num_perm}_s{self.seed}"
             f"_{self.scheme}_{self.hash_function}_t{self.lsh_threshold:.2f}"

@@ -2,8 +2,10 @@
 
 datasketch's ``MinHash.update_batch`` calls the hash function once per shingle and then applies
 the permutations; per-shingle ``update`` is far slower than extraction itself (FIELD-NOTES). Here
-all shingles of a document (or of a batch of documents) are hashed at once and the ``affine32``
-permutations are applied with numpy. The result is the same uint32 vector that
+all shingles of a document are hashed at once and the ``affine32`` permutations are applied
+with numpy. The default shingle hash, ``poly64``, is a prefix-sum polynomial hash chosen because
+numpy computes it for every shingle of a text in a few array operations (no Python call per
+shingle); ``xx64`` and ``sha1`` remain available. The result is the same uint32 vector that
 ``datasketch.MinHash(num_perm, seed, hashfunc=hashfunc(config), scheme="affine32")`` gives after
 ``update_batch`` of the shingles' UTF-8 bytes; the tests assert that.
 
@@ -37,7 +39,94 @@ def xx64_hash32(data: bytes) -> int:
     return xxhash.xxh64_intdigest(data) & _MASK32
 
 
-_HASHFUNCS: dict[str, Callable[[bytes], int]] = {"xx64": xx64_hash32, "sha1": sha1_hash32}
+# poly64: a polynomial hash mod 2^64 over the bytes (each plus one, so zero bytes count), plus
+# the length times a constant, finished with MurmurHash3's fmix64; its low 32 bits. As a prefix
+# sum it is computed for every shingle of a document in a few numpy operations over the text's
+# bytes, with no call per shingle: about 2.5x faster than xxh64 per shingle from Python.
+_POLY_BASE = 0x9E3779B97F4A7C15  # odd, so invertible mod 2^64: slices come from prefix sums
+_POLY_BASE_INV = pow(_POLY_BASE, -1, 1 << 64)
+_POLY_LENGTH = 0xC2B2AE3D27D4EB4F
+_FMIX64 = (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53)
+_MASK64 = (1 << 64) - 1
+
+
+def poly64_hash32(data: bytes) -> int:
+    """Low 32 bits of ``fmix64(sum((data[j] + 1) * B**j) + len(data) * L mod 2**64)``.
+
+    The definition in plain Python (slow): the reference that ``_poly64_slices`` must equal,
+    and the ``hashfunc`` that gives datasketch the same signatures.
+    """
+    raw, power = len(data) * _POLY_LENGTH, 1
+    for byte in data:
+        raw += (byte + 1) * power
+        power = power * _POLY_BASE & _MASK64
+    h = raw & _MASK64
+    h ^= h >> 33
+    h = h * _FMIX64[0] & _MASK64
+    h ^= h >> 33
+    h = h * _FMIX64[1] & _MASK64
+    h ^= h >> 33
+    return h & _MASK32
+
+
+_HASHFUNCS: dict[str, Callable[[bytes], int]] = {
+    "xx64": xx64_hash32,
+    "sha1": sha1_hash32,
+    "poly64": poly64_hash32,
+}
+_U1, _S33 = np.uint64(1), np.uint64(33)
+_POLY_LENGTH_U = np.uint64(_POLY_LENGTH)
+_FMIX64_U = tuple(np.uint64(c) for c in _FMIX64)
+_POWERS = np.ones(1, dtype=np.uint64)  # B**j mod 2**64, grown on demand
+_INVERSE_POWERS = np.ones(1, dtype=np.uint64)  # B**-j mod 2**64
+
+
+def _power_table(base: int, size: int) -> np.ndarray:
+    """``base**j mod 2**64`` for j < size (numpy's uint64 products wrap around)."""
+    out = np.empty(size, dtype=np.uint64)
+    out[0] = 1
+    np.cumprod(np.full(size - 1, base, dtype=np.uint64), out=out[1:])
+    out.flags.writeable = False
+    return out
+
+
+def _poly64_slices(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``poly64_hash32`` of every slice ``data[starts[i]:ends[i]]`` at once, as uint32.
+
+    Prefix sums ``P[i] = sum_{j<i} (data[j] + 1) * B**j`` give each slice's polynomial as
+    ``(P[e] - P[s]) * B**-s``; all arithmetic is uint64 and wraps mod 2^64 like the definition.
+    """
+    n = len(data)
+    powers, inverse = _powers(n + 1)
+    terms = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
+    terms += _U1
+    terms *= powers[:n]
+    prefix = np.empty(n + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.cumsum(terms, out=prefix[1:])
+    h = prefix[ends]
+    h -= prefix[starts]
+    h *= inverse[starts]
+    lengths = (ends - starts).astype(np.uint64)
+    lengths *= _POLY_LENGTH_U
+    h += lengths
+    t = np.right_shift(h, _S33)
+    for c in _FMIX64_U:
+        h ^= t
+        h *= c
+        np.right_shift(h, _S33, out=t)
+    h ^= t
+    return h.astype(np.uint32)  # the low 32 bits
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """At least ``n`` powers of the base and of its inverse (uint64 products wrap mod 2^64)."""
+    global _POWERS, _INVERSE_POWERS
+    if _POWERS.size < n:
+        size = max(n, 2 * _POWERS.size, 1 << 14)
+        _POWERS = _power_table(_POLY_BASE, size)
+        _INVERSE_POWERS = _power_table(_POLY_BASE_INV, size)
+    return _POWERS, _INVERSE_POWERS
 
 
 def hashfunc(config: GroupingConfig) -> Callable[[bytes], int]:
@@ -60,14 +149,25 @@ def permutations(config: GroupingConfig) -> tuple[np.ndarray, np.ndarray]:
     return _permutations(config.num_perm, config.seed, config.scheme)
 
 
+_S16, _S13 = np.uint32(16), np.uint32(13)
+_C1, _C2 = np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35)
+
+
 def fmix32(values: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finalizer, element-wise (datasketch pre-mixes input hashes with it)."""
+    """MurmurHash3's 32-bit finalizer, element-wise (datasketch pre-mixes input hashes with it).
+
+    In place on one copy with constants made once: numpy's per-call overhead, not the
+    arithmetic, is most of the cost for a few hundred values.
+    """
     h = values.astype(np.uint32, copy=True)
-    h ^= h >> np.uint32(16)
-    h *= np.uint32(0x85EBCA6B)
-    h ^= h >> np.uint32(13)
-    h *= np.uint32(0xC2B2AE35)
-    h ^= h >> np.uint32(16)
+    t = np.right_shift(h, _S16)
+    h ^= t
+    h *= _C1
+    np.right_shift(h, _S13, out=t)
+    h ^= t
+    h *= _C2
+    np.right_shift(h, _S16, out=t)
+    h ^= t
     return h
 
 
@@ -78,17 +178,31 @@ def shingles_of(text: str, config: GroupingConfig) -> list[str]:
 
 def hash_shingles(items: Iterable[str], config: GroupingConfig) -> np.ndarray:
     """uint32 hashes of the UTF-8 bytes of each shingle (duplicates kept)."""
-    if config.hash_function == "xx64":
-        digest = xxhash.xxh64_intdigest
-        values = [digest(s.encode("utf-8")) & _MASK32 for s in items]
-    else:
-        values = [sha1_hash32(s.encode("utf-8")) for s in items]
-    return np.fromiter(values, dtype=np.uint32, count=len(values))
+    encoded = [s.encode("utf-8") for s in items]
+    if config.hash_function == "poly64":
+        lengths = np.fromiter(map(len, encoded), dtype=np.intp, count=len(encoded))
+        ends = np.cumsum(lengths)
+        return _poly64_slices(b"".join(encoded), ends - lengths, ends)
+    return np.fromiter(map(hashfunc(config), encoded), dtype=np.uint32, count=len(encoded))
+
+
+@functools.lru_cache(maxsize=8)
+def _tiles(num_perm: int, seed: int, scheme: str, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` copies of a and of b, one per row, shared and read-only.
+
+    A product with a broadcast row (``h[:, None] * a[None, :]``) runs a short strided inner
+    loop per shingle; against a contiguous tile numpy uses its vector loop over the whole
+    block: the permutation step fell from 31 to 22 us per 350-shingle document.
+    """
+    a, b = _permutations(num_perm, seed, scheme)
+    a_tile, b_tile = np.tile(a, (rows, 1)), np.tile(b, (rows, 1))
+    a_tile.flags.writeable = False
+    b_tile.flags.writeable = False
+    return a_tile, b_tile
 
 
 def signature_from_hashes(hashes: np.ndarray, config: GroupingConfig) -> np.ndarray:
     """MinHash signature of a set given by its uint32 shingle hashes (all-max when empty)."""
-    a, b = permutations(config)
     out = np.full(config.num_perm, _EMPTY, dtype=np.uint32)
     if hashes.size == 0:
         return out
@@ -99,16 +213,26 @@ def signature_from_hashes(hashes: np.ndarray, config: GroupingConfig) -> np.ndar
     # (permutations x shingles) with a minimum along each row (bench: 58 -> 44 us per
     # 400-shingle document).
     width = min(_BLOCK, mixed.size)
+    a_tile, b_tile = _tiles(config.num_perm, config.seed, config.scheme, _BLOCK)
     buf = np.empty((width, config.num_perm), dtype=np.uint32)
-    a_row, b_row = a[None, :], b[None, :]
     for start in range(0, mixed.size, width):
         block = mixed[start : start + width]
-        view = buf[: block.size]
+        n = block.size
+        view = buf[:n]
+        view[...] = block[:, None]
         # uint32 arithmetic wraps around: that is the "mod 2^32" of the affine32 scheme.
-        np.multiply(block[:, None], a_row, out=view)
-        np.add(view, b_row, out=view)
+        np.multiply(view, a_tile[:n], out=view)
+        np.add(view, b_tile[:n], out=view)
         np.minimum(out, np.minimum.reduce(view, axis=0), out=out)
     return out
+
+
+def _distinct(hashes: np.ndarray) -> int:
+    """Number of distinct values (a sort: about 4x faster than a Python set of 400 values)."""
+    if hashes.size == 0:
+        return 0
+    ordered = np.sort(hashes)
+    return int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1
 
 
 class Fingerprint(NamedTuple):
@@ -123,34 +247,51 @@ class Fingerprint(NamedTuple):
 
 def fingerprint(text: str, config: GroupingConfig) -> Fingerprint:
     """Signature and distinct shingle count of one document's text."""
-    values = _shingle_hash_values(normalise(text), config)
-    hashes = np.fromiter(values, dtype=np.uint32, count=len(values))
+    hashes = _shingle_hashes(normalise(text), config)
     # Distinct shingles counted on 32-bit hashes: below 10^5 shingles per document a collision
     # shifts the count by one in about a million documents, far below the estimator's noise.
-    return Fingerprint(signature_from_hashes(hashes, config), len(set(values)))
+    return Fingerprint(signature_from_hashes(hashes, config), _distinct(hashes))
 
 
-def _shingle_hash_values(normalised: str, config: GroupingConfig) -> list[int]:
-    """Hashes of the shingles of a normalised text, without building the shingle strings.
+def _shingle_hashes(normalised: str, config: GroupingConfig) -> np.ndarray:
+    """uint32 hashes of the shingles of a normalised text, in order, duplicates kept.
 
-    ``normalise`` joins words with single spaces, so shingle i is the byte slice from the start
-    of word i to the end of word i + k - 1 of the encoded text: equal to the UTF-8 bytes of
-    ``" ".join(words[i : i + k])`` that datasketch hashes, at a fraction of the cost.
+    ``normalise`` joins words with single spaces, so the shingles are the k-word windows of the
+    encoded text's words joined by one space: the same UTF-8 bytes as
+    ``" ".join(words[i : i + k])`` that datasketch hashes. Windows built with ``zip`` and
+    ``map`` keep the per-shingle work in C (about 25% faster than slicing byte ranges).
     """
     data = normalised.encode("utf-8")
     if not data:
-        return []
-    spaces = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 32)
+        return np.empty(0, dtype=np.uint32)
     k = config.shingle_size
-    if spaces.size < k:  # fewer than k + 1 words: one shingle of all words
-        starts, ends = [0], [len(data)]
+    if config.hash_function == "poly64":
+        return _poly64_slices(data, *_shingle_bounds(data, k))
+    words = data.split(b" ")
+    if len(words) <= k:  # at most k words: one shingle of all words
+        items: Iterable[bytes] = [data]
     else:
-        starts = np.concatenate(([0], spaces[: spaces.size - k + 1] + 1)).tolist()
-        ends = np.concatenate((spaces[k - 1 :], [len(data)])).tolist()
+        items = map(b" ".join, zip(*(words[i:] for i in range(k)), strict=False))
     if config.hash_function == "xx64":
-        digest = xxhash.xxh64_intdigest
-        return [digest(data[s:e]) & _MASK32 for s, e in zip(starts, ends, strict=True)]
-    return [sha1_hash32(data[s:e]) for s, e in zip(starts, ends, strict=True)]
+        # The low 32 bits of each xxh64 value: the cast to uint32 truncates.
+        values = np.fromiter(map(xxhash.xxh64_intdigest, items), dtype=np.uint64)
+        return values.astype(np.uint32)
+    return np.fromiter(map(sha1_hash32, items), dtype=np.uint32)
+
+
+def _shingle_bounds(data: bytes, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Byte (start, end) of each k-word shingle of a normalised, encoded, non-empty text."""
+    spaces = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 32)
+    n = spaces.size - k + 2  # shingles: words - k + 1
+    if n < 1:  # fewer than k + 1 words: one shingle of all words
+        return np.zeros(1, dtype=np.intp), np.full(1, len(data), dtype=np.intp)
+    starts = np.empty(n, dtype=np.intp)
+    starts[0] = 0
+    np.add(spaces[: n - 1], 1, out=starts[1:])
+    ends = np.empty(n, dtype=np.intp)
+    ends[:-1] = spaces[k - 1 :]
+    ends[-1] = len(data)
+    return starts, ends
 
 
 def fingerprints(texts: Sequence[str], config: GroupingConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -240,8 +381,8 @@ def lead_signature(text: str, config: GroupingConfig) -> np.ndarray:
     Two copies that share their opening (an excerpt and its article) have nearly equal leads
     even when the excerpt is a tenth of the article. An empty text gives all-max values.
     """
-    words = tokens(text)[: config.lead_words]
-    hashes = hash_shingles(shingles(words, config.shingle_size), config)
+    lead = " ".join(tokens(text)[: config.lead_words])
+    hashes = _shingle_hashes(lead, config)
     return signature_from_hashes(hashes, config)[: config.lead_perm].copy()
 
 

@@ -19,6 +19,11 @@ Rules, in order (any change must bump ``GroupingConfig.normalisation_version``):
 6. Join the words with single spaces.
 
 The result is idempotent: ``normalise(normalise(t)) == normalise(t)``.
+
+Most text is ASCII once quotes and dashes are unified, and the word regex was most of the cost
+(about 25 us per 1,000 characters). ASCII text takes a byte-level path instead (a translation
+table and numpy masks, about 5x faster) that gives exactly the regex's words; the tests compare
+both paths on generated and edge-case texts.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+
+import numpy as np
 
 NORMALISATION_VERSION = 1
 
@@ -72,12 +79,73 @@ def _has_marks(text: str) -> bool:
     return any(unicodedata.category(ch)[0] == "M" for ch in set(text) if ord(ch) > 0x2FF)
 
 
+_JOINERS = "-'.,:/@&"
+_WORD_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+
+def _ascii_tables() -> tuple[bytes, np.ndarray]:
+    """Byte translation for ASCII text and a word-character mask of its output.
+
+    The translation applies rules 3-4 to ASCII (lower case; the backtick is the only ASCII quote
+    to unify) and turns every character that is neither a word character nor a joining mark
+    into a space. NFKC and the invisible characters of rules 1-2 leave ASCII unchanged.
+    """
+    table = bytearray(range(256))
+    is_word = np.zeros(256, dtype=bool)
+    for code in range(128):
+        ch = chr(code).lower()
+        if ch in _WORD_CHARS:
+            table[code] = ord(ch)
+            is_word[ord(ch)] = True
+        elif ch == "`":
+            table[code] = ord("'")
+        elif ch not in _JOINERS:
+            table[code] = ord(" ")
+    return bytes(table), is_word
+
+
+_ASCII_TABLE, _ASCII_IS_WORD = _ascii_tables()
+_SPACE = np.uint8(ord(" "))
+
+
+def _normalise_ascii(text: str) -> str:
+    """``normalise`` of ASCII text without the regex: the same words, about 5x faster.
+
+    A joining mark survives only between two word characters, exactly where the word regex
+    would take it into a word; every other non-word byte separates words and each run of them
+    becomes one space.
+    """
+    data = np.frombuffer(text.encode("ascii").translate(_ASCII_TABLE), dtype=np.uint8)
+    word = _ASCII_IS_WORD.take(data)
+    sep = ~word
+    sep[1:-1] &= ~(word[:-2] & word[2:])
+    keep = ~sep  # word characters, joining marks, and the first separator after each of them
+    keep[1:] |= keep[:-1].copy()
+    out = data.copy()
+    out[sep] = _SPACE
+    return out[keep].tobytes().strip(b" ").decode("ascii")
+
+
 def normalise(text: str) -> str:
     """Normalised form of ``text`` (see the module docstring for the rules)."""
+    if text.isascii():
+        return _normalise_ascii(text)
+    text = _prepare(text)
+    if text.isascii():  # typographic quotes and dashes were the only non-ASCII characters
+        return _normalise_ascii(text)
+    return _normalise_regex(text)
+
+
+def _prepare(text: str) -> str:
+    """Rules 1-4: NFKC, invisible characters deleted, casefold, quotes and dashes unified."""
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).casefold()
-    text = text.translate(_QUOTES_AND_DASHES)
-    pattern = _WORD_WITH_MARKS if _has_marks(text) else _WORD
-    return " ".join(pattern.findall(text))
+    return text.translate(_QUOTES_AND_DASHES)
+
+
+def _normalise_regex(prepared: str) -> str:
+    """Rules 5-6 on text that has been through rules 1-4: the general (any script) path."""
+    pattern = _WORD_WITH_MARKS if _has_marks(prepared) else _WORD
+    return " ".join(pattern.findall(prepared))
 
 
 def tokens(text: str) -> list[str]:

@@ -9,7 +9,7 @@ from pipelines.config import SIGNATURE_FIELDS, GroupingConfig
 
 def test_defaults_string_form_and_digest_are_stable():
     config = GroupingConfig()
-    assert str(config) == "n1_w3_p128_s1_affine32_xx64_t0.30_j0.35_c0.70_m20_z2_l30x64_0.40_0.55"
+    assert str(config) == "n1_w3_p128_s1_affine32_poly64_t0.30_j0.35_c0.70_m20_z2_l30x64_0.40_0.55"
     assert config.digest == GroupingConfig().digest
     assert len(config.digest) == 16 and int(config.digest, 16) >= 0
 
@@ -67,7 +67,10 @@ def test_from_dict_names_unknown_keys():
         ({"seed": -1}, "GroupingConfig.seed must be [0, 4294967295], got -1"),
         ({"excerpt_min_shingles": 0}, "GroupingConfig.excerpt_min_shingles must be >= 1"),
         ({"scheme": "legacy"}, "GroupingConfig.scheme must be one of affine32, got 'legacy'"),
-        ({"hash_function": "md5"}, "GroupingConfig.hash_function must be one of xx64, sha1"),
+        (
+            {"hash_function": "md5"},
+            "GroupingConfig.hash_function must be one of poly64, xx64, sha1",
+        ),
         ({"lsh_weights": (0.5, 0.6)}, "GroupingConfig.lsh_weights must be two numbers"),
         ({"lsh_weights": (1.0,)}, "GroupingConfig.lsh_weights must be two numbers"),
         ({"lsh_threshold": float("nan")}, "GroupingConfig.lsh_threshold must be a number"),

@@ -26,8 +26,10 @@ def random_texts(n: int, seed: int, max_words: int = 400) -> list[str]:
     "config",
     [
         GroupingConfig(),
+        GroupingConfig(hash_function="xx64"),
         GroupingConfig(hash_function="sha1"),
         GroupingConfig(num_perm=64, seed=42, shingle_size=5),
+        GroupingConfig(num_perm=64, seed=42, shingle_size=5, hash_function="xx64"),
         GroupingConfig(num_perm=256, seed=0, shingle_size=1),
     ],
     ids=str,
@@ -51,10 +53,11 @@ def test_identical_to_datasketch_update_batch(config):
         assert sig.dtype == np.uint32 and sig.shape == (config.num_perm,)
 
 
-def test_per_shingle_update_gives_the_same_values():
-    config = GroupingConfig()
+@pytest.mark.parametrize("hash_function", ["poly64", "xx64"])
+def test_per_shingle_update_gives_the_same_values(hash_function):
+    config = GroupingConfig(hash_function=hash_function)
     text = random_texts(1, seed=5)[0]
-    m = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=fp.xx64_hash32)
+    m = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=fp.hashfunc(config))
     for s in fp.shingles_of(text, config):
         m.update(s.encode("utf-8"))
     assert np.array_equal(fp.fingerprint(text, config).signature, m.hashvalues)
@@ -92,13 +95,47 @@ def test_xx64_hash32_is_low_half_of_xxh64():
     assert 0 <= fp.xx64_hash32(b"") < 2**32
 
 
-def test_estimates_within_binomial_bounds_of_exact_jaccard():
+def test_poly64_vectorised_equals_its_definition():
+    """Every slice hash from prefix sums equals the plain-Python definition, whatever the bytes.
+
+    Zero bytes, empty slices, non-UTF-8 bytes and a text longer than the first power table
+    (16,384 bytes) are included.
+    """
+    rng = np.random.default_rng(21)
+    data = rng.integers(0, 256, size=40_000, dtype=np.uint8).tobytes()
+    data = b"\x00\x00ab" + data
+    starts = rng.integers(0, len(data), size=400)
+    lengths = rng.integers(0, 40, size=400)
+    lengths[:5] = 0
+    ends = np.minimum(starts + lengths, len(data))
+    starts[-1], ends[-1] = 0, len(data)  # the whole text: powers up to 40,004
+    got = fp._poly64_slices(data, starts, ends)
+    assert got.dtype == np.uint32
+    assert got.tolist() == [fp.poly64_hash32(data[s:e]) for s, e in zip(starts, ends, strict=True)]
+    # Length and zero bytes both count: none of these may collide.
+    distinct = [b"", b"\x00", b"\x00\x00", b"a", b"a\x00", b"\x00a", b"ab", b"ba"]
+    assert len({fp.poly64_hash32(x) for x in distinct}) == len(distinct)
+
+
+def test_poly64_is_uniform_and_collides_only_by_chance():
+    """32-bit values of 200,000 distinct shingles: collisions near the birthday expectation
+    (n^2 / 2^33 = 4.7) and each bit set in half of them within 5 standard deviations."""
+    config = GroupingConfig(hash_function="poly64")
+    items = [f"w{i} x{i % 97} y{i // 13}" for i in range(200_000)]
+    values = fp.hash_shingles(items, config)
+    assert len(items) - np.unique(values).size <= 15
+    bits = ((values[:, None] >> np.arange(32, dtype=np.uint32)) & 1).mean(axis=0)
+    assert np.all(np.abs(bits - 0.5) <= 5 * math.sqrt(0.25 / len(items)))
+
+
+@pytest.mark.parametrize("hash_function", ["poly64", "xx64"])
+def test_estimates_within_binomial_bounds_of_exact_jaccard(hash_function):
     """Each estimate within 5 sigma of the exact Jaccard, and the mean error near its expectation.
 
     With p permutations the estimate is a share of p matches, sigma = sqrt(J(1-J)/p). A broken
     permutation (e.g. all permutations alike) gives estimates of 0 or 1 and fails both checks.
     """
-    config = GroupingConfig()
+    config = GroupingConfig(hash_function=hash_function)
     p = config.num_perm
     rng = np.random.default_rng(11)
     errors, sigmas = [], []
@@ -163,3 +200,14 @@ def test_jaccard_many_matches_pairwise():
     many = fp.jaccard_many(sigs[0], sigs)
     assert many[0] == 1.0
     assert many.tolist() == [fp.jaccard(sigs[0], s) for s in sigs]
+
+
+@pytest.mark.parametrize("hash_function", ["poly64", "xx64"])
+def test_lead_signature_is_the_minhash_of_the_opening_shingles(hash_function):
+    config = GroupingConfig(hash_function=hash_function, lead_words=30)
+    texts = random_texts(20, seed=6)
+    leads = fp.lead_signatures(texts, config)
+    for text, lead in zip(texts, leads, strict=True):
+        items = shingles(tokens(text)[:30], config.shingle_size)
+        reference = fp.datasketch_minhash(items, config).hashvalues[: config.lead_perm]
+        assert np.array_equal(lead, reference), text[:40]

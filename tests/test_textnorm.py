@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from pipelines.textnorm import normalise, shingles, tokens
+from demoweb.web import DemoWeb
+from pipelines.textnorm import _normalise_regex, _prepare, normalise, shingles, tokens
 
 
 @pytest.mark.parametrize(
@@ -71,3 +73,46 @@ def test_short_and_empty_documents():
 def test_shingle_size_must_be_positive():
     with pytest.raises(ValueError, match="shingle size must be >= 1"):
         shingles(["a"], 0)
+
+
+def _soup(rng: np.random.Generator, n: int, alphabet: str) -> list[str]:
+    """Random strings over ``alphabet`` with short runs, so marks meet words in every way."""
+    chars = np.array(list(alphabet))
+    return ["".join(rng.choice(chars, size=int(rng.integers(0, 60)))) for _ in range(n)]
+
+
+def test_ascii_fast_path_gives_the_regex_words():
+    """The byte-level path must give exactly the general path's words on any ASCII text."""
+    rng = np.random.default_rng(11)
+    web = DemoWeb(seed=3, sites=12, stories=30)
+    demo = [r["clean_text"] for r in web.truth_rows() if r["page_kind"] == "article"]
+    ascii_all = "".join(map(chr, range(128)))
+    texts = [
+        *demo,
+        *_soup(rng, 3000, ascii_all),
+        *_soup(rng, 3000, "aZ9_ -'.,:/@&`\t\n"),  # words, joining marks, backtick, whitespace
+        *_soup(rng, 1000, "ab-."),
+        "",
+        " ",
+        "a",
+        ".",
+        "-a-",
+        "a.-b",
+        "a..b",
+        "x. y",
+        "'quoted' `back` \"q\"",
+        "A&B&&C",
+    ]
+    assert len(demo) > 50 and all(t.isascii() for t in texts)
+    for text in texts:
+        assert normalise(text) == _normalise_regex(_prepare(text)), repr(text)
+
+
+def test_text_that_becomes_ascii_takes_the_fast_path_with_the_same_words():
+    rng = np.random.default_rng(12)
+    # Typographic quotes, dashes, no-break and soft hyphens vanish into ASCII under rules 1-4.
+    texts = _soup(rng, 2000, "ab .-'\u2019\u201c\u2013\u2014\u00a0\u00ad\ufb01A")
+    for text in texts:
+        prepared = _prepare(text)
+        assert normalise(text) == _normalise_regex(prepared), repr(text)
+    assert sum(_prepare(t).isascii() and not t.isascii() for t in texts) > 1000
