@@ -99,10 +99,12 @@ def demo_web_server(cfg: DemoWebConfig, faults: float = 0.0) -> Iterator[str]:
             log.close()
 
 
-def write_demo_truth(cfg: DemoWebConfig, data_dir: Path) -> Path:
-    """Ground truth of the crawled demo web next to the datasets, for `make evaluate`.
+def write_demo_truth(cfg: DemoWebConfig, data_dir: Path, *, write: bool = False) -> Path:
+    """Name the crawled demo web next to the datasets, for `make evaluate`.
 
-    `data/demo-web/web.json` names the web of the latest demo crawl and its truth file.
+    `data/demo-web/web.json` names the web of the latest demo crawl and its truth file. The
+    truth itself is deterministic and written on demand by `make evaluate`
+    (pipelines.evaluate.find_truth), so a crawl spends no CPU on it; `write=True` writes it now.
     """
     import json
 
@@ -112,8 +114,8 @@ def write_demo_truth(cfg: DemoWebConfig, data_dir: Path) -> Path:
     folder = data_dir / "demo-web"
     name = f"truth-seed{cfg.seed}-sites{cfg.sites}-stories{cfg.stories}-day{cfg.day}.parquet"
     out = folder / name
-    if not out.exists():
-        folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    if write and not out.exists():
         write_truth(DemoWeb(seed=cfg.seed, sites=cfg.sites, stories=cfg.stories, day=cfg.day), out)
     info = {
         "seed": cfg.seed,

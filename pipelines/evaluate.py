@@ -257,7 +257,14 @@ def find_truth(data_dir: Path) -> tuple[Path, dict[str, int]]:
             "run `make evaluate` to crawl one, or `make crawl` with the default sources"
         )
     web = json.loads(info.read_text())
-    return data_dir / "demo-web" / web["truth"], web
+    truth = data_dir / "demo-web" / web["truth"]
+    if not truth.is_file():  # deterministic: written from the web's parameters when first needed
+        from demoweb import DemoWeb
+        from demoweb.truth import write_truth
+
+        params = {k: web[k] for k in ("seed", "sites", "stories", "day")}
+        write_truth(DemoWeb(**params), truth)
+    return truth, web
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -94,7 +94,8 @@ def finish_run(
     cleaned = _clean_all(documents, order, model)
 
     # Provisional grouping: which kept lines recur across different copy families?
-    provisional = Grouper(config)
+    # Thrown away after this pass: the fastest index storage, not the most compact.
+    provisional = Grouper(config, storage="tuple")
     texts = ["\n".join(cleaned[d][0]) for d in order]
     sigs, counts = fingerprints(texts, config)
     leads = lead_signatures(texts, config)
