@@ -342,8 +342,8 @@ class CrawlState:
         seen: dict[str, SeenPage],
         docs: dict[str, dict[str, Any]],
         clusters: dict[str, dict[str, Any]],
-        grouper: Grouper,
-        model: FurnitureModel,
+        grouper: Grouper | None,
+        model: FurnitureModel | None,
         config: GroupingConfig,
         run_row: dict[str, Any],
     ) -> Path:
@@ -382,9 +382,17 @@ class CrawlState:
             folder / "clusters.parquet",
             schema=clusters_schema(),
         )
-        grouper.save(folder / "grouper.npz")
+        # None: unchanged since the version this state was loaded from; copy its files.
+        previous = self.folder
+        if grouper is None and self._grouper is None and previous is not None:
+            _copy_file(previous / "grouper.npz", folder / "grouper.npz")
+        else:
+            (grouper or self.grouper(config)).save(folder / "grouper.npz")
         _fsync_file(folder / "grouper.npz")
-        model.save(folder / "furniture.json")
+        if model is None and self._model is None and previous is not None:
+            _copy_file(previous / "furniture.json", folder / "furniture.json")
+        else:
+            (model or self.furniture_model()).save(folder / "furniture.json")
         _write_json(folder / "run.json", run_row)
         committed = [r for r in self.committed_runs if r != run_id] + [run_id]
         manifest = {
@@ -443,6 +451,14 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def _write_text(path: Path, text: str) -> None:
     _write_bytes(path, text.encode("utf-8"))
+
+
+def _copy_file(src: Path, dst: Path) -> None:
+    """Copy under a temporary name, fsync, rename: the copy appears only complete."""
+    tmp = dst.with_name(f".{dst.name}.tmp")
+    shutil.copyfile(src, tmp)
+    _fsync_file(tmp)
+    os.replace(tmp, dst)
 
 
 def _write_json(path: Path, value: Any) -> None:

@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.config import GroupingConfig
+from pipelines.furniture import FurnitureModel
 from pipelines.group import finish_run
-from pipelines.grouping import Edge
+from pipelines.grouping import Edge, Grouper
 from pipelines.origin import choose_origin, edge_direction
 from pipelines.run import RunContext
 from pipelines.schemas import schema_for
@@ -205,16 +206,25 @@ def commit_run(
     Returns the final runs row (`final_row(counts)`). With `commit=False` (a reprocess, which
     commits once after replaying every run) the state is only updated in memory.
     """
-    model = state.furniture_model()
-    grouper = state.grouper(config)
-    merges_before = len(grouper.merges)
-    edges = finish_run(documents, model, config, grouper)
-    merges = grouper.merges[merges_before:]
     docs = dict(state.docs)
-    for doc_id, row in documents.items():
-        row["cluster_id"] = grouper.cluster_of(doc_id)
-        docs[doc_id] = doc_meta(row, extract_hashes[doc_id], state.docs.get(doc_id))
-    members = {cid: [str(d) for d in ids] for cid, ids in grouper.clusters().items()}
+    if not documents and state.folder is not None:
+        # Nothing new or changed (an unchanged re-crawl): the grouper and the furniture model
+        # stay as committed, and the new state version reuses their files unread.
+        model: FurnitureModel | None = None
+        grouper: Grouper | None = None
+        edges: list[Edge] = []
+        merges: list[tuple[str, str]] = []
+        members: dict[str, list[str]] = {}
+    else:
+        model = state.furniture_model()
+        grouper = state.grouper(config)
+        merges_before = len(grouper.merges)
+        edges = finish_run(documents, model, config, grouper)
+        merges = grouper.merges[merges_before:]
+        for doc_id, row in documents.items():
+            row["cluster_id"] = grouper.cluster_of(doc_id)
+            docs[doc_id] = doc_meta(row, extract_hashes[doc_id], state.docs.get(doc_id))
+        members = {cid: [str(d) for d in ids] for cid, ids in grouper.clusters().items()}
     by_first_fetch = {d: {**m, "fetched_at": m["first_fetched_at"]} for d, m in docs.items()}
     touched = {row["cluster_id"] for row in documents.values()}
     clusters, changed, cluster_counts = update_clusters(
@@ -227,7 +237,9 @@ def commit_run(
         with DatasetWriter(root, "documents", doc_schema, doc_run, rows_per_file=5_000) as w:
             w.write_rows(r for r in documents.values() if r["run_id"] == doc_run)
     origins = {cid: row["origin_doc_id"] for cid, row in clusters.items()}
-    assignments = {d: grouper.cluster_of(d) for e in edges for d in (e.doc_a, e.doc_b)}
+    assignments = {
+        d: grouper.cluster_of(d) for e in edges for d in (e.doc_a, e.doc_b) if grouper is not None
+    }
     with DatasetWriter(root, "edges", schema_for("edges"), run_id, rows_per_file=50_000) as w:
         w.write_rows(edge_rows(edges, docs, origins, assignments, run_id))
     if changed:
