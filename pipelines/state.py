@@ -49,6 +49,7 @@ from pipelines.store import (
     atomic_write_table,
     check_run_id,
     cleanup_temp_files,
+    fsync_path,
     partition_dir,
     read_table,
     temp_path_for,
@@ -426,12 +427,7 @@ def remove_old_versions(data_dir: str | os.PathLike[str]) -> list[str]:
     return removed
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_fsync_file = fsync_path
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
@@ -455,7 +451,7 @@ def _write_text(path: Path, text: str) -> None:
 
 def _copy_file(src: Path, dst: Path) -> None:
     """Copy under a temporary name, fsync, rename: the copy appears only complete."""
-    tmp = dst.with_name(f".{dst.name}.tmp")
+    tmp = temp_path_for(dst)
     shutil.copyfile(src, tmp)
     _fsync_file(tmp)
     os.replace(tmp, dst)
