@@ -45,6 +45,9 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawler.progress.ProgressLine": 500,
+    # 304 answers count as successful for the delay (crawler/throttle.py)
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.throttle.AutoThrottle": 0,
 }
 
 # --- project settings ---------------------------------------------------------------------
