@@ -32,3 +32,12 @@ class PageItem:
     links: list[tuple[str, str, str | None, int]] = field(default_factory=list, repr=False)
     # added by the pipelines
     extraction: dict[str, Any] | None = field(default=None, repr=False)
+    _body_hash: str | None = field(default=None, repr=False)
+
+    def body_hash(self) -> str | None:
+        """SHA-1 of the body, computed once: the pages row and the crawl state both use it."""
+        if self._body_hash is None and self.body is not None:
+            from pipelines.store import body_hash
+
+            self._body_hash = body_hash(self.body)
+        return self._body_hash

@@ -42,10 +42,7 @@ def _baseline_job(args: tuple[bytes, str | None]) -> str:
 
 
 def baseline_texts(bodies: list[tuple[bytes, str | None]], workers: int = 0) -> list[str]:
-    from pipelines.config import GroupingConfig
-    from pipelines.extract import ExtractOptions
-
-    pool = make_pool(worker_count(workers), ExtractOptions(GroupingConfig().to_dict()))
+    pool = make_pool(worker_count(workers))
     try:
         return list(pool.map(_baseline_job, bodies, chunksize=8))
     finally:

@@ -23,7 +23,6 @@ import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,13 +42,6 @@ TRAFILATURA_OPTIONS: dict[str, Any] = {
 }
 
 _MAX_HTML_BYTES = 5_000_000  # larger bodies are not articles; parsing them would stall a worker
-
-
-@dataclass(frozen=True)
-class ExtractOptions:
-    """What a worker needs besides the page; picklable."""
-
-    grouping: dict[str, Any]  # GroupingConfig.to_dict()
 
 
 def decode_body(body: bytes, encoding: str | None) -> str:
@@ -141,7 +133,7 @@ def content_hash(text: str) -> str:
 # -- the worker ------------------------------------------------------------------------------
 
 
-def _init_worker(options: ExtractOptions) -> None:
+def _init_worker() -> None:
     # Import once per worker, not per page.
     import trafilatura  # noqa: F401
 
@@ -163,14 +155,13 @@ def process_page(body: bytes, encoding: str | None, url: str, hint: str | None) 
         }
 
 
-def make_pool(workers: int, options: ExtractOptions) -> ProcessPoolExecutor:
+def make_pool(workers: int) -> ProcessPoolExecutor:
     # spawn, not fork: forking a process that runs the Twisted/asyncio reactor and its threads
     # can deadlock the children.
     return ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(options,),
     )
 
 
@@ -198,7 +189,7 @@ class ExtractPipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.pool = make_pool(self.workers, ExtractOptions(self.run.grouping.to_dict()))
+        self.pool = make_pool(self.workers)
 
     def close_spider(self) -> None:
         if self.pool is not None:
@@ -231,7 +222,7 @@ class ExtractPipeline:
                 "error": f"worker died: {exc}",
             }
             self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = make_pool(self.workers, ExtractOptions(self.run.grouping.to_dict()))
+            self.pool = make_pool(self.workers)
         if result.get("error"):
             stats.inc_value("extract/errors")
             self.crawler.spider.logger.warning(

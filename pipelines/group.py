@@ -27,7 +27,6 @@ from pipelines.furniture import FurnitureModel, clean_text, split_lines
 from pipelines.grouping import Edge, Grouper
 from pipelines.run import RunContext
 from pipelines.state import Link, SeenPage
-from pipelines.store import body_hash
 from pipelines.urls import canonical_doc_id, canonicalise_url
 
 
@@ -200,7 +199,7 @@ def note_seen(
         return
     if item.status != 200 or item.body is None:
         return
-    digest = body_hash(item.body)
+    digest = item.body_hash()
     unchanged = previous is not None and previous.body_hash == digest
     links = () if doc_id else tuple(Link(u, k, h, d) for k, u, h, d in item.links)
     updates[key] = SeenPage(

@@ -6,7 +6,7 @@ from typing import Any
 
 from pipelines.run import RunContext
 from pipelines.schemas import schema_for
-from pipelines.store import DatasetWriter, body_hash, compress_html
+from pipelines.store import DatasetWriter, compress_html
 from pipelines.urls import canonicalise_url
 
 
@@ -25,7 +25,7 @@ def page_row(item: Any, run_id: str) -> dict[str, Any]:
         "source": item.source,
         "html": compress_html(body) if body else None,
         "error": item.error,
-        "content_hash": body_hash(body) if body else None,
+        "content_hash": item.body_hash() if body else None,
         "depth": item.depth,
         "referer": item.referer,
         "page_kind_hint": item.hint,

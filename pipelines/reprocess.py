@@ -31,7 +31,6 @@ import pyarrow.compute as pc
 
 from pipelines.config import GroupingConfig
 from pipelines.extract import (
-    ExtractOptions,
     _is_html,
     content_hash,
     make_pool,
@@ -106,7 +105,7 @@ def reprocess(
     config_str = str(grouping)
     by_run: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
     errors = 0
-    pool = make_pool(worker_count(workers), ExtractOptions(grouping.to_dict()))
+    pool = make_pool(worker_count(workers))
     try:
         for row, x in zip(rows, pool.map(_job, jobs, chunksize=8), strict=True):
             errors += bool(x.get("error"))
