@@ -26,7 +26,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,48 +54,20 @@ def bench_settings() -> dict[str, Any]:
 @contextlib.contextmanager
 def demo_web_server(cfg: DemoWebConfig, faults: float = 0.0) -> Iterator[str]:
     """Start `python -m demoweb serve` on a free loopback port; yield its proxy URL; stop it."""
+    from demoweb.spawn import serve_command, server_env, terminate, wait_until_ready
+
     with tempfile.TemporaryDirectory(prefix="demoweb-") as tmp:
-        ready = Path(tmp) / "ready"
-        cmd = [
-            sys.executable,
-            "-m",
-            "demoweb",
-            "serve",
-            "--port",
-            "0",
-            "--ready-file",
-            str(ready),
-            "--seed",
-            str(cfg.seed),
-            "--sites",
-            str(cfg.sites),
-            "--stories",
-            str(cfg.stories),
-            "--day",
-            str(cfg.day),
-        ]
-        if faults:
-            cmd += ["--faults", str(faults)]
-        log = open(Path(tmp) / "server.log", "w+b")  # noqa: SIM115 - closed below
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        ready, log_path = Path(tmp) / "ready", Path(tmp) / "server.log"
+        cmd = serve_command(
+            seed=cfg.seed, sites=cfg.sites, stories=cfg.stories, day=cfg.day,
+            ready_file=ready, faults=faults,
+        )  # fmt: skip
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(cmd, env=server_env(), stdout=log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 60
-            while not ready.exists():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(
-                        "the demo web did not start: " + log.read().decode(errors="replace")[-2000:]
-                    )
-                time.sleep(0.05)
-            yield "http://" + ready.read_text().strip()
+            yield "http://" + wait_until_ready(proc, ready, log_path)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            log.close()
+            terminate(proc)
 
 
 def write_demo_truth(cfg: DemoWebConfig, data_dir: Path, *, write: bool = False) -> Path:

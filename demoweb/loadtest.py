@@ -114,48 +114,27 @@ def start_server(
     args: argparse.Namespace, workdir: Path, core: int | None
 ) -> tuple[subprocess.Popen[bytes], int]:
     """Start the server pinned to `core`; returns the process and its port."""
-    ready = workdir / "ready"
-    command = [
-        sys.executable,
-        "-m",
-        "demoweb",
-        "serve",
-        "--port",
-        "0",
-        "--seed",
-        str(args.seed),
-        "--sites",
-        str(args.sites),
-        "--stories",
-        str(args.stories),
-        "--day",
-        str(args.day),
-        "--ready-file",
-        str(ready),
-    ]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    from demoweb.spawn import serve_command, server_env, wait_until_ready
+
+    ready, log_path = workdir / "ready", workdir / "server.log"
+    command = serve_command(
+        seed=args.seed, sites=args.sites, stories=args.stories, day=args.day, ready_file=ready
+    )
 
     def pin() -> None:
         if core is not None:
             os.sched_setaffinity(0, {core})
 
-    log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pin
-    )
-    log.close()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if ready.exists() and ready.read_text().strip():
-            return process, int(ready.read_text().strip().rpartition(":")[2])
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    process.kill()
-    raise SystemExit(
-        "demo web server did not start:\n" + (workdir / "server.log").read_text(errors="replace")
-    )
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=server_env(), stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=pin,
+        )  # fmt: skip
+    try:
+        address = wait_until_ready(process, ready, log_path)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from exc
+    return process, int(address.rpartition(":")[2])
 
 
 # ---------------------------------------------------------------------------------------------

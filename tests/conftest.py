@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from demoweb.spawn import REPO_ROOT, serve_command, server_env, terminate, wait_until_ready
 
 # The suite's web is the default demo web (the one `make crawl` and `make evaluate` use), so
 # the quality floors in tests/test_quality.py assert the product's targets on it. The per-site
@@ -54,46 +54,6 @@ class DemoWebProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def _server_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def _wait_for_ready(
-    process: subprocess.Popen[bytes], ready_file: Path, log_path: Path, timeout: float
-) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready_file.exists():
-            text = ready_file.read_text(encoding="utf-8").strip()
-            if text:
-                return text
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"demo web server exited with code {process.returncode} before it was ready; "
-                f"its output:\n{log_path.read_text(errors='replace')}"
-            )
-        time.sleep(0.05)
-    process.kill()
-    process.wait()
-    raise RuntimeError(
-        f"demo web server not ready after {timeout:.0f} s (no {ready_file}); "
-        f"its output:\n{log_path.read_text(errors='replace')}"
-    )
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @contextlib.contextmanager
 def start_demo_web(
     workdir: Path,
@@ -116,34 +76,16 @@ def start_demo_web(
     tag = f"demoweb-s{seed}-n{sites}-k{stories}-d{day}-f{faults:g}-{os.getpid()}-{time.time_ns()}"
     ready_file = workdir / f"{tag}.ready"
     log_path = workdir / f"{tag}.log"
-    command = [
-        sys.executable,
-        "-m",
-        "demoweb",
-        "serve",
-        "--port",
-        "0",
-        "--seed",
-        str(seed),
-        "--sites",
-        str(sites),
-        "--stories",
-        str(stories),
-        "--day",
-        str(day),
-        "--faults",
-        str(faults),
-        "--ready-file",
-        str(ready_file),
-    ]
-    if fault_delay is not None:
-        command += ["--fault-delay", str(fault_delay)]
+    command = serve_command(
+        seed=seed, sites=sites, stories=stories, day=day, ready_file=ready_file,
+        faults=faults, fault_delay=fault_delay,
+    )  # fmt: skip
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=_server_env(), stdout=log, stderr=subprocess.STDOUT
+            command, cwd=REPO_ROOT, env=server_env(), stdout=log, stderr=subprocess.STDOUT
         )
     try:
-        address = _wait_for_ready(process, ready_file, log_path, timeout)
+        address = wait_until_ready(process, ready_file, log_path, timeout)
         host, _, port_text = address.rpartition(":")
         web = DemoWeb(seed=seed, sites=sites, stories=stories, day=day)
         yield DemoWebProcess(
@@ -160,7 +102,7 @@ def start_demo_web(
             log_path=log_path,
         )
     finally:
-        _terminate(process)
+        terminate(process)
 
 
 @pytest.fixture(scope="session")
@@ -199,7 +141,7 @@ def demo_crawl(
     proc = subprocess.run(
         [sys.executable, "-m", "crawler.run", "--sources", str(sources), "--data", str(data)],
         cwd=REPO_ROOT,
-        env=_server_env(),
+        env=server_env(),
         capture_output=True,
         text=True,
         timeout=900,
