@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,16 @@ def test_text_that_becomes_ascii_takes_the_fast_path_with_the_same_words():
         prepared = _prepare(text)
         assert normalise(text) == _normalise_regex(prepared), repr(text)
     assert sum(_prepare(t).isascii() and not t.isascii() for t in texts) > 1000
+
+
+def test_combining_marks_class_covers_every_plane_with_marks() -> None:
+    """Import scans only MARK_PLANES; a scan of the whole code space finds nothing more."""
+    import sys
+
+    from pipelines.textnorm import _MARKS, _combining_marks_class
+
+    every_plane = tuple(range((sys.maxunicode >> 16) + 1))
+    assert _combining_marks_class(every_plane) == _MARKS
+    marks = re.compile(f"[{_MARKS}]")
+    assert marks.fullmatch("\u0301") and marks.fullmatch("\U000e0100")  # accent, selector
+    assert not marks.fullmatch("a") and not marks.fullmatch("\u0928")  # a letter, a consonant
