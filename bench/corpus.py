@@ -137,15 +137,15 @@ def generator(seed: int) -> Generator:
 
 def make_chunk(seed: int, start: int, stop: int, config: dict) -> Chunk:
     """Generate and fingerprint stories ``[start, stop)`` (runs in a worker process)."""
-    from pipelines.fingerprint import fingerprints, lead_signatures
+    from pipelines.fingerprint import fingerprints_and_leads
 
     cfg = GroupingConfig.from_dict(config)
     gen = generator(seed)
     t0 = time.process_time()
     texts, families = gen.batch(start, stop - start)
     t1 = time.process_time()
-    sigs, counts = fingerprints(texts, cfg)
-    leads = lead_signatures(texts, cfg) if cfg.lead_words else None
+    sigs, counts, leads = fingerprints_and_leads(texts, cfg)
+    leads = leads if cfg.lead_words else None
     t2 = time.process_time()
     return Chunk(start, stop, sigs, counts, families, t1 - t0, t2 - t1, leads)
 

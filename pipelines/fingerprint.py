@@ -386,6 +386,33 @@ def lead_signature(text: str, config: GroupingConfig) -> np.ndarray:
     return signature_from_hashes(hashes, config)[: config.lead_perm].copy()
 
 
+def fingerprints_and_leads(
+    texts: Sequence[str], config: GroupingConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``fingerprints`` and ``lead_signatures`` of many texts, normalising each text once.
+
+    The opening ``lead_words`` words give the first ``lead_words - shingle_size + 1`` shingles of
+    the whole text (all of them when the text is shorter), so a lead signature is the MinHash
+    of a prefix of the hashes already computed for the full signature: identical values to
+    ``lead_signature``, without normalising and hashing the text a second time.
+    """
+    n = len(texts)
+    sigs = np.empty((n, config.num_perm), dtype=np.uint32)
+    counts = np.empty(n, dtype=np.int64)
+    leads = np.empty((n, config.lead_perm), dtype=np.uint32)
+    k = config.shingle_size
+    prefix = config.lead_words - k + 1 if config.lead_words >= k else None
+    for i, text in enumerate(texts):
+        hashes = _shingle_hashes(normalise(text), config)
+        sigs[i] = signature_from_hashes(hashes, config)
+        counts[i] = _distinct(hashes)
+        if prefix is None:  # a lead shorter than one shingle: one shingle of its words
+            leads[i] = lead_signature(text, config)
+        else:
+            leads[i] = signature_from_hashes(hashes[:prefix], config)[: config.lead_perm]
+    return sigs, counts, leads
+
+
 def lead_signatures(texts: Sequence[str], config: GroupingConfig) -> np.ndarray:
     """``uint32[n, lead_perm]`` lead signatures of many texts."""
     out = np.empty((len(texts), config.lead_perm), dtype=np.uint32)

@@ -35,7 +35,7 @@ from datasketch.lsh import _optimal_param
 from datasketch.storage import OrderedStorage, UnorderedStorage
 
 from pipelines.config import GroupingConfig
-from pipelines.fingerprint import fingerprints, lead_signatures, to_lean_minhash
+from pipelines.fingerprint import fingerprints_and_leads, to_lean_minhash
 
 DUPLICATE = "duplicate"
 EXCERPT = "excerpt"
@@ -891,11 +891,11 @@ def group_corpus(
     """Group an in-memory corpus in the given order: (doc id -> cluster id, verified edges)."""
     if len(ids) != len(texts):
         raise ValueError(f"got {len(ids)} ids but {len(texts)} texts")
-    sigs, counts = fingerprints(texts, config)
+    sigs, counts, lead_sigs = fingerprints_and_leads(texts, config)
     grouper = Grouper(config)
     edges: list[Edge] = []
     dates: Iterable[datetime | float | None] = published_at or [None] * len(ids)
-    leads = lead_signatures(texts, config) if config.lead_words else [None] * len(ids)
+    leads = lead_sigs if config.lead_words else [None] * len(ids)
     for doc_id, sig, n, date, lead in zip(ids, sigs, counts.tolist(), dates, leads, strict=True):
         edges.extend(grouper.add(doc_id, sig, n, date, lead))
     return grouper.assignments(), edges

@@ -211,3 +211,18 @@ def test_lead_signature_is_the_minhash_of_the_opening_shingles(hash_function):
         items = shingles(tokens(text)[:30], config.shingle_size)
         reference = fp.datasketch_minhash(items, config).hashvalues[: config.lead_perm]
         assert np.array_equal(lead, reference), text[:40]
+
+
+@pytest.mark.parametrize("hash_function", ["poly64", "xx64"])
+@pytest.mark.parametrize("lead_words", [30, 3, 2, 0])
+def test_fingerprints_and_leads_equal_the_separate_functions(hash_function, lead_words):
+    """One normalisation per text gives the values of `fingerprints` and `lead_signatures`."""
+    config = GroupingConfig(hash_function=hash_function, lead_words=lead_words)
+    texts = random_texts(30, seed=8)
+    texts += ["", "one", "two words", "three little words", " ".join(["w"] * 29)]
+    texts += [" ".join(f"w{i}" for i in range(n)) for n in (29, 30, 31, 32)]
+    sigs, counts, leads = fp.fingerprints_and_leads(texts, config)
+    ref_sigs, ref_counts = fp.fingerprints(texts, config)
+    assert np.array_equal(sigs, ref_sigs)
+    assert np.array_equal(counts, ref_counts)
+    assert np.array_equal(leads, fp.lead_signatures(texts, config))
