@@ -30,12 +30,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from datasketch import LeanMinHash, MinHashLSH
+from datasketch import MinHashLSH
 from datasketch.lsh import _optimal_param
 from datasketch.storage import OrderedStorage, UnorderedStorage
 
 from pipelines.config import GroupingConfig
-from pipelines.fingerprint import fingerprints_and_leads, to_lean_minhash
+from pipelines.fingerprint import fingerprints_and_leads
 
 DUPLICATE = "duplicate"
 EXCERPT = "excerpt"
@@ -546,6 +546,33 @@ def _timestamp(value: datetime | float | int | None) -> float:
     raise TypeError(f"published_at must be a datetime, epoch seconds or None, got {value!r}")
 
 
+def _band_keys(values: np.ndarray, lsh: MinHashLSH) -> list[bytes]:
+    """The band hashes ``lsh`` gives a MinHash with these values, all bands at once.
+
+    datasketch's ``MinHashLSH`` hashes band ``(start, end)`` as ``bytes(hv[start:end].byteswap()
+    .data)``; one byteswap of the whole signature and byte slices give the same keys, without a
+    numpy call per band (tests/test_grouping.py compares both).
+    """
+    data = values.byteswap().tobytes()
+    width = values.itemsize
+    return [data[start * width : end * width] for start, end in lsh.hashranges]
+
+
+def _lsh_query(lsh: MinHashLSH, keys: list[bytes]) -> set[int]:
+    """``lsh.query`` given the band hashes: the keys of every bucket they fall in."""
+    found: set[int] = set()
+    for key, table in zip(keys, lsh.hashtables, strict=True):
+        found.update(table.get(key))
+    return found
+
+
+def _lsh_insert(lsh: MinHashLSH, row: int, keys: list[bytes]) -> None:
+    """``lsh.insert(row, ...)`` given the band hashes (one computation serves query and insert)."""
+    lsh.keys.insert(row, *keys)
+    for key, table in zip(keys, lsh.hashtables, strict=True):
+        table.insert(key, row)
+
+
 class Grouper:
     """Incremental grouping of documents by MinHash signature.
 
@@ -687,36 +714,29 @@ class Grouper:
         self._n_shingles[row] = n_shingles
         self._published[row] = published
 
-        edges = self._verified_edges(row) if n_shingles > 0 else []
+        keys = self._band_hashes(row) if n_shingles > 0 else []
+        lead_keys = self._lead_band_hashes(row) if has_lead else []
+        edges = self._verified_edges(row, keys, lead_keys) if n_shingles > 0 else []
         self._join(row, [self._row_of[e.doc_a] for e in edges], found=is_new)
-        if n_shingles > 0:
+        if keys:
             # An empty text's all-max signature would match every other empty text.
-            self._lsh.insert(row, to_lean_minhash(sig, self.config), check_duplication=False)
-        if has_lead:
+            _lsh_insert(self._lsh, row, keys)
+        if lead_keys:
             assert self._lead_lsh is not None
-            self._lead_lsh.insert(row, self._lead_minhash(row), check_duplication=False)
+            _lsh_insert(self._lead_lsh, row, lead_keys)
         return edges
-
-    def _lead_minhash(self, row: int) -> LeanMinHash:
-        lean = object.__new__(LeanMinHash)
-        lean.seed = self.config.seed
-        lean.scheme = self.config.scheme
-        lean.hashvalues = self._leads[row]
-        return lean
 
     def _lead_jaccard(self, a: int, b: int) -> float:
         return float(np.count_nonzero(self._leads[a] == self._leads[b])) / self.config.lead_perm
 
     def _band_hashes(self, row: int) -> list[bytes]:
-        """The LSH band hashes of a stored row, as datasketch computed them on insert."""
-        sig, h = self._sigs[row], self._lsh._H
-        return [h(sig[start:end]) for start, end in self._lsh.hashranges]
+        """The LSH band hashes of a stored row, as datasketch's MinHashLSH computes them."""
+        return _band_keys(self._sigs[row], self._lsh)
 
     def _lead_band_hashes(self, row: int) -> list[bytes]:
         """The lead LSH band hashes of a stored row (see _band_hashes)."""
         assert self._lead_lsh is not None
-        lead, h = self._leads[row], self._lead_lsh._H
-        return [h(lead[start:end]) for start, end in self._lead_lsh.hashranges]
+        return _band_keys(self._leads[row], self._lead_lsh)
 
     def _append(self, doc_id: Hashable) -> int:
         row = len(self._ids)
@@ -732,12 +752,12 @@ class Grouper:
         self._uf.add(row)
         return row
 
-    def _verified_edges(self, row: int) -> list[Edge]:
+    def _verified_edges(self, row: int, keys: list[bytes], lead_keys: list[bytes]) -> list[Edge]:
         sig = self._sigs[row]
-        found = set(self._lsh.query(to_lean_minhash(sig, self.config)))
-        if self._has_lead[row]:
+        found = _lsh_query(self._lsh, keys)
+        if lead_keys:
             assert self._lead_lsh is not None
-            found.update(self._lead_lsh.query(self._lead_minhash(row)))
+            found.update(_lsh_query(self._lead_lsh, lead_keys))
         found.discard(row)
         candidates = sorted(found)
         if not candidates:
@@ -872,13 +892,11 @@ class Grouper:
         grouper._cluster_seq = {cid: i for i, cid in enumerate(meta["cluster_ids_issued"])}
         grouper._root_cluster = {int(root): cid for root, cid in meta["root_cluster"]}
         grouper.merges = [(a, b) for a, b in meta["merges"]]
-        insert = grouper._lsh.insert
         for row in np.flatnonzero(grouper._n_shingles > 0).tolist():
-            insert(row, to_lean_minhash(grouper._sigs[row], config), check_duplication=False)
+            _lsh_insert(grouper._lsh, row, grouper._band_hashes(row))
         if grouper._lead_lsh is not None:
-            insert_lead = grouper._lead_lsh.insert
             for row in np.flatnonzero(grouper._has_lead).tolist():
-                insert_lead(row, grouper._lead_minhash(row), check_duplication=False)
+                _lsh_insert(grouper._lead_lsh, row, grouper._lead_band_hashes(row))
         return grouper
 
 

@@ -225,6 +225,33 @@ def test_compact_buckets_give_the_same_results_as_datasketch_storage(storage):
     assert compact.merges  # the changed pages merged clusters
 
 
+def test_band_hashes_queries_and_inserts_are_datasketchs():
+    """The grouper computes band hashes once per add and reads the buckets itself: the keys,
+    candidates and buckets must be those of datasketch's own MinHashLSH.insert/query."""
+    from datasketch import MinHashLSH
+
+    from pipelines.fingerprint import fingerprints, to_lean_minhash
+    from pipelines.grouping import _band_keys, _lsh_query
+
+    t = Texts(12)
+    base = [t.story(120) for _ in range(20)]
+    texts = base + [t.edit(x, 0.15) for x in base] + [" ".join(x.split()[:50]) for x in base]
+    sigs, _ = fingerprints(texts, CONFIG)
+    grouper = Grouper(CONFIG, compact_buckets=False)
+    reference = MinHashLSH(num_perm=CONFIG.num_perm, params=(grouper.bands, grouper.rows_per_band))
+    for i, text in enumerate(texts):
+        lean = to_lean_minhash(sigs[i], CONFIG)
+        expected = [reference._H(lean.hashvalues[s:e]) for s, e in reference.hashranges]
+        assert _band_keys(sigs[i], grouper._lsh) == expected
+        assert _lsh_query(grouper._lsh, expected) == set(reference.query(lean))
+        add_text(grouper, i, text)
+        reference.insert(i, lean)
+    assert {k: set(v) for k, v in grouper._lsh.hashtables[0]._dict.items()} == {
+        k: set(v) for k, v in reference.hashtables[0]._dict.items()
+    }
+    assert sum(len(reference.query(to_lean_minhash(s, CONFIG))) for s in sigs) > len(texts)
+
+
 # -- the grouper ----------------------------------------------------------------------------
 
 
