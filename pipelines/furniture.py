@@ -69,7 +69,7 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"^read the (full|complete|whole|original) (article|story|report)\b",
         r"^(continue|keep) reading\b",
         r"^.{0,200}\b(photo|image|picture|photograph)s?( credit)?\s*:\s*[^.:]{2,60}$",
-        r"^(copyright|\u00a9|all rights reserved)\b",
+        r"^(copyright\b|\u00a9|all rights reserved\b)",  # no \b after the sign: it is no word
     )
 )
 # Credit lines name the outlet a copy came from: "This article first appeared on The X."
@@ -115,8 +115,14 @@ def split_lines(text: str) -> list[str]:
     return [ln.strip() for ln in text.split("\n") if ln.strip()]
 
 
+# One alternation of all the patterns: each is anchored at the start, so one `match` answers
+# what a `search` with each would (about 3x faster than trying them in turn).
+_GENERIC_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in GENERIC_PATTERNS), _I)
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def is_generic_furniture(line: str) -> bool:
-    return any(p.search(line) for p in GENERIC_PATTERNS)
+    return _GENERIC_ANY.match(line) is not None
 
 
 def credited_source(lines: Iterable[str]) -> str | None:

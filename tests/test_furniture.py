@@ -1,0 +1,144 @@
+"""The furniture model and the generic patterns (pipelines.furniture), as plain functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from demoweb import DemoWeb
+from pipelines.furniture import (
+    GENERIC_PATTERNS,
+    FurnitureModel,
+    clean_text,
+    credited_source,
+    is_generic_furniture,
+    split_lines,
+)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Advertisement",
+        "SPONSORED: Save on your energy bill",
+        "Read more: Council approves budget",
+        "Sign up for our morning newsletter to get updates in your inbox",
+        "This article first appeared on The Harbor Ledger.",
+        "Photo credit: Jane Doe / Agency",
+        "Continue reading",
+        "\u00a9 2026 The Daily Bugle",
+    ],
+)
+def test_generic_furniture_lines(line: str) -> None:
+    assert is_generic_furniture(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "The council voted to sign up for the regional scheme on Tuesday.",
+        "Readers who subscribe to the paper's newsletter were not told.",
+        "She said the advertisement had been misleading.",
+        "",
+    ],
+)
+def test_body_sentences_are_not_generic_furniture(line: str) -> None:
+    assert not is_generic_furniture(line)
+
+
+def test_one_alternation_answers_as_every_pattern_in_turn() -> None:
+    """The combined pattern is a speed-up only: on every line of a demo web (bodies and the
+    furniture the generator puts in) it decides exactly as `any(p.search(line))`."""
+    web = DemoWeb(seed=2, sites=12, stories=80)
+    lines: set[str] = set()
+    for row in web.truth_rows():
+        lines.update(split_lines(row.get("clean_text") or ""))
+        lines.update(row.get("furniture") or ())
+        if row.get("credit_line"):
+            lines.add(row["credit_line"])
+    lines.update(["ad: buy now", "AD | shoes", "read the full article here", "promoted"])
+    assert len(lines) > 1000
+    decided = {line: is_generic_furniture(line) for line in lines}
+    assert decided == {line: any(p.search(line) for p in GENERIC_PATTERNS) for line in lines}
+    assert sum(decided.values()) > 20  # the sample holds furniture, not only bodies
+
+
+def test_credited_source_names_the_outlet() -> None:
+    assert credited_source(["Body.", "This story first appeared on The Harbor Ledger."]) == (
+        "The Harbor Ledger"
+    )
+    assert credited_source(["Republished with permission from Midland Review and partners"]) == (
+        "Midland Review"
+    )
+    assert credited_source(["No credit here."]) is None
+
+
+def test_a_line_on_two_pages_of_a_site_is_furniture_there_only() -> None:
+    model = FurnitureModel()
+    promo = "Kingsfield homeowners are switching to solar panels this winter"
+    model.observe("a.test", "p1", ["Story one begins here.", promo])
+    assert not model.is_furniture("a.test", promo)  # one page: could be the article
+    model.observe("a.test", "p2", ["Story two begins elsewhere.", promo])
+    model.observe("a.test", "p2", [promo])  # the same page again counts once
+    assert model.domains["a.test"]
+    assert model.is_furniture("a.test", promo)
+    assert not model.is_furniture("b.test", promo)
+    assert not model.is_furniture("a.test", "Story one begins here.")
+
+
+def test_a_template_needs_three_pages() -> None:
+    model = FurnitureModel()
+    for i, town in enumerate(["Kingsfield", "Dunmere", "Ashby"]):
+        line = f"{town} homeowners are switching to solar panels this winter"
+        assert not model.is_furniture("a.test", line)  # two pages are not enough
+        model.observe("a.test", f"p{i}", [line, f"Body sentence number {i} of a story."])
+    assert model.is_furniture(
+        "a.test", "Lowbridge homeowners are switching to solar panels this winter"
+    )
+
+
+def test_short_lines_in_three_copy_families_are_furniture_on_any_site() -> None:
+    model = FurnitureModel()
+    line = "Get the day's stories in one short email"
+    for cluster in ("c1", "c2"):
+        model.observe_clusters(cluster, [line, f"A sentence only {cluster} has."])
+    assert not model.is_furniture("new.test", line)
+    model.observe_clusters("c3", [line])
+    assert model.is_furniture("new.test", line)
+    assert not model.is_furniture("new.test", "A sentence only c1 has.")
+
+
+def test_clean_text_removes_model_and_generic_furniture_and_the_headline() -> None:
+    model = FurnitureModel()
+    for page in ("p1", "p2"):
+        model.observe("a.test", page, ["Share this story with a friend today", f"Body {page}."])
+    lines = [
+        "Council Approves Budget",
+        "The council approved the budget on Tuesday.",
+        "Share this story with a friend today",
+        "Advertisement",
+        "It passed by seven votes to two.",
+    ]
+    kept, removed = clean_text(lines, "a.test", model, title="Council approves budget")
+    assert kept == [
+        "The council approved the budget on Tuesday.",
+        "It passed by seven votes to two.",
+    ]
+    assert removed == [lines[0], lines[2], lines[3]]
+
+
+def test_model_round_trips_through_its_file(tmp_path: Path) -> None:
+    model = FurnitureModel()
+    for page in ("p1", "p2"):
+        model.observe("a.test", page, ["A line on every page of the site", f"Body {page}."])
+    model.observe_clusters("c1", ["Shared promo line"])
+    path = tmp_path / "model.json"
+    model.save(path)
+    loaded = FurnitureModel.load(path)
+    assert loaded == model
+    assert loaded.furniture_lines("a.test") == ["A line on every page of the site"]
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="make reprocess"):
+        FurnitureModel.load(path)
+    assert FurnitureModel.load(tmp_path / "missing.json") == FurnitureModel()
