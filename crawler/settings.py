@@ -27,6 +27,10 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control: an HTTP server on a local port that runs code sent to it, and a
+# job file under ~/.local/state/scrapy for every crawl (left behind when a run is killed). A
+# scheduled crawler wants neither.
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LOG_DATEFORMAT = "%H:%M:%S"

@@ -24,7 +24,10 @@ def test_own_sources_with_limits_through_http_proxy_env(demo_web: Any, tmp_path:
         f"    max_depth: 1\n"
     )
     data = tmp_path / "data"
-    env = dict(os.environ, http_proxy=demo_web.proxy_url, PYTHONPATH=str(REPO))
+    home = tmp_path / "home"  # a crawl writes nothing outside its data folder (nor in $HOME)
+    home.mkdir()
+    env = dict(os.environ, http_proxy=demo_web.proxy_url, PYTHONPATH=str(REPO), HOME=str(home))
+    env.pop("XDG_STATE_HOME", None)
     proc = subprocess.run(
         [sys.executable, "-m", "crawler.run", "--sources", str(sources), "--data", str(data)],
         cwd=REPO,
@@ -34,6 +37,8 @@ def test_own_sources_with_limits_through_http_proxy_env(demo_web: Any, tmp_path:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert list(home.rglob("*")) == []
+    assert "Remote control" not in proc.stderr  # no code-execution server on a local port
     pages = duckdb.sql(
         f"select url, status, source, depth from '{data}/pages/**/*.parquet'"
     ).fetchall()
