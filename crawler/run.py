@@ -142,7 +142,7 @@ def run_crawl(
     settings = crawl_settings(
         sources, data_dir, proxy=proxy, bench=bench, extra_settings=extra_settings
     )
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)  # LOG_INSTALL_ROOT_HANDLER (default True): log to stderr
     crawler = process.create_crawler("news")
     process.crawl(crawler, sources=sources)
     # The modules and objects of start-up live as long as the process: frozen, the cyclic

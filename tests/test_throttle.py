@@ -19,7 +19,7 @@ def delay_after(status: int) -> float:
     )
     throttle = AutoThrottle(crawler)
     throttle.mindelay, throttle.maxdelay = throttle._min_delay(), throttle._max_delay()
-    slot = Slot(concurrency=8, delay=1.0, randomize_delay=False)
+    slot = Slot(concurrency=8, delay=1.0, jitter=0)
     response = Response("http://site.test/a", status=status, request=Request("http://site.test/a"))
     throttle._adjust_delay(slot, 0.004, response)
     return slot.delay
