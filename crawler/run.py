@@ -201,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _locked_run(args: argparse.Namespace, config: SourcesConfig, data_dir: Path) -> int:
-    from pipelines.config import GroupingConfig
-    from pipelines.grouping import IncompatibleStateError
+    from pipelines.config import GroupingConfig, IncompatibleStateError
     from pipelines.state import StateError, check_compatible, recover
     from pipelines.store import new_run_id
 

@@ -189,6 +189,26 @@ class GroupingConfig:
             if getattr(self, f) != getattr(other, f)
         ]
 
+    def require_compatible(self, saved: GroupingConfig, what: str) -> None:
+        """Raise IncompatibleStateError unless signatures made under ``saved`` compare with ours.
+
+        ``what`` names the saved state in the message ("the saved state (data/state)"). The one
+        check behind both the crawl's start (pipelines.state.check_compatible) and
+        ``Grouper.load``: datasketch would give no error, it would just never find a match.
+        """
+        if self.signatures_compatible_with(saved):
+            return
+        raise IncompatibleStateError(
+            f"{what} was made with grouping config {saved} ({saved.digest}) and this run uses "
+            f"{self} ({self.digest}); old signatures are not comparable "
+            f"({'; '.join(self.signature_differences(saved))}). "
+            "Rebuild it with the new config: `make reprocess`."
+        )
+
+
+class IncompatibleStateError(ValueError):
+    """Saved grouping state was made with signature parameters that differ from this run's."""
+
 
 def _is_real(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

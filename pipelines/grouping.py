@@ -34,7 +34,7 @@ from datasketch import MinHashLSH
 from datasketch.lsh import _optimal_param
 from datasketch.storage import OrderedStorage, UnorderedStorage
 
-from pipelines.config import GroupingConfig
+from pipelines.config import GroupingConfig, IncompatibleStateError
 from pipelines.fingerprint import fingerprints_and_leads
 
 DUPLICATE = "duplicate"
@@ -42,10 +42,6 @@ EXCERPT = "excerpt"
 STATE_FORMAT = 1
 # A fixed name: with a random one (datasketch's default) a persisted index finds nothing on rerun.
 _LSH_BASENAME = b"syndication_tracker"
-
-
-class IncompatibleStateError(ValueError):
-    """Saved grouping state was made with signature parameters that differ from this run's."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -865,14 +861,9 @@ class Grouper:
                     f"grouping state {path} has format {meta.get('format')!r}, this code reads "
                     f"format {STATE_FORMAT}; rebuild it with `make reprocess`"
                 )
-            saved = GroupingConfig.from_dict(meta["config"])
-            if not config.signatures_compatible_with(saved):
-                raise IncompatibleStateError(
-                    f"grouping state {path} was made with {saved} ({saved.digest}) and this run "
-                    f"uses {config} ({config.digest}); old signatures are not comparable "
-                    f"({'; '.join(config.signature_differences(saved))}). "
-                    "Rebuild the state with `make reprocess`."
-                )
+            config.require_compatible(
+                GroupingConfig.from_dict(meta["config"]), f"grouping state {path}"
+            )
             sigs = data["signatures"]
             n_shingles = data["n_shingles"]
             published = data["published"]

@@ -40,9 +40,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.config import GroupingConfig
+from pipelines.config import GroupingConfig, IncompatibleStateError
 from pipelines.furniture import FurnitureModel
-from pipelines.grouping import Grouper, IncompatibleStateError
+from pipelines.grouping import Grouper
 from pipelines.schemas import clusters_schema, schema_for
 from pipelines.store import (
     _fsync_dir,
@@ -240,13 +240,7 @@ def check_compatible(data_dir: str | os.PathLike[str], config: GroupingConfig) -
             f"{STATE_FORMAT}; rebuild it with `make reprocess`"
         )
     saved = GroupingConfig.from_dict(manifest["config"])
-    if not config.signatures_compatible_with(saved):
-        raise IncompatibleStateError(
-            f"the saved state ({state_root(data_dir)}) was made with grouping config {saved} and "
-            f"this run uses {config}; old signatures are not comparable "
-            f"({'; '.join(config.signature_differences(saved))}). Nothing was crawled. "
-            "Rebuild the state with the new config: `make reprocess`."
-        )
+    config.require_compatible(saved, f"the saved state ({state_root(data_dir)})")
 
 
 def _ts(value: Any) -> dt.datetime:

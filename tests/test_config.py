@@ -112,3 +112,15 @@ def test_signature_compatibility_only_looks_at_signature_fields():
             f"{field}: {value!r} -> {getattr(base, field)!r}"
         ]
     assert "scheme" in SIGNATURE_FIELDS
+
+
+def test_require_compatible_names_the_state_and_the_differences():
+    from pipelines.config import IncompatibleStateError
+
+    config = GroupingConfig()
+    config.require_compatible(GroupingConfig(lsh_threshold=0.5), "state X")  # thresholds may vary
+    with pytest.raises(IncompatibleStateError) as info:
+        config.require_compatible(GroupingConfig(num_perm=64), "the saved state (d/state)")
+    message = str(info.value)
+    assert message.startswith("the saved state (d/state) was made with grouping config")
+    assert "num_perm: 64 -> 128" in message and "make reprocess" in message

@@ -19,10 +19,9 @@ import duckdb
 import pytest
 
 from demoweb import DemoWeb
-from pipelines.config import GroupingConfig
+from pipelines.config import GroupingConfig, IncompatibleStateError
 from pipelines.extract import content_hash
 from pipelines.group import document_row, is_new_version
-from pipelines.grouping import IncompatibleStateError
 from pipelines.state import (
     CrawlState,
     RunLockedError,
