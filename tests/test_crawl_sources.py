@@ -39,6 +39,7 @@ def test_own_sources_with_limits_through_http_proxy_env(demo_web: Any, tmp_path:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert list(home.rglob("*")) == []
     assert "Remote control" not in proc.stderr  # no code-execution server on a local port
+    assert "leaked" not in proc.stderr  # nothing complains at exit (native bindings, threads)
     pages = duckdb.sql(
         f"select url, status, source, depth from '{data}/pages/**/*.parquet'"
     ).fetchall()
