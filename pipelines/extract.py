@@ -1,10 +1,10 @@
-"""Stage 2: article text and metadata of a page (trafilatura), its kind, and its fingerprint.
+"""Stage 2: article text and metadata of a page (trafilatura) and its kind.
 
 `process_page` is a plain function that runs in a worker process: parse once, read the page's
-signals, extract with trafilatura, decide whether it is an article, and fingerprint the text
-(fingerprinting runs here too, so the text crosses the process boundary once and the Scrapy
-reactor thread never does CPU-heavy work). `ExtractPipeline` is the thin Scrapy glue that sends
-pages to a process pool and awaits the result.
+signals and provenance hints, extract with trafilatura, decide whether it is an article (so the
+Scrapy reactor thread never does CPU-heavy work). Fingerprints are made at the end of the run,
+after the furniture model has cleaned the text (pipelines/group.py). `ExtractPipeline` is the
+thin Scrapy glue that sends pages to a process pool and awaits the result.
 
 Command line, to check what the pipeline would store for one page or a folder of HTML files:
 
