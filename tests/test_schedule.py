@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from pipelines.state import run_lock
-from pipelines.urls import canonicalise_url
+from pipelines.urls import canonical_doc_id, canonicalise_url
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -200,6 +200,20 @@ def test_day_two_adds_what_the_web_added_and_keeps_every_cluster_id(
     )
     assert all(clusters[m][1] is None for m, _ in merged)
     assert r2["clusters_merged"] == sum(1 for _, run in merged if run == r2["run_id"])
+
+    # edges: one row per pair within a run; a pair is measured again only in the run that saw
+    # one of its documents change (the later row describes the current versions)
+    edges = q(data, "select least(doc_a, doc_b), greatest(doc_a, doc_b), run_id from {edges}")
+    per_run = Counter((a, b, run) for a, b, run in edges)
+    assert max(per_run.values()) == 1
+    changed_ids = {canonical_doc_id(u) for u in changed}
+    runs_of: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for a, b, run in edges:
+        runs_of[a, b].add(run)
+    repeated = {pair for pair, found in runs_of.items() if len(found) > 1}
+    assert repeated, "day 2 edits copies that have partners: their pairs are measured again"
+    assert all(set(pair) & changed_ids for pair in repeated)
+    assert all(runs_of[pair] == {r1["run_id"], r2["run_id"]} for pair in repeated)
 
 
 def test_a_second_run_fails_fast_while_the_first_holds_the_lock(
