@@ -83,6 +83,7 @@ def group(chunks: list[Chunk], n_docs: int, config: GroupingConfig) -> tuple[Gro
     Chunks are dropped as they are consumed, so the input does not double the memory.
     """
     grouper = Grouper(config)
+    grouper.reserve(n_docs)
     edges = 0
     row = 0
     t0 = time.perf_counter()

@@ -428,3 +428,18 @@ def test_save_needs_plain_ids(tmp_path):
 def test_group_corpus_checks_lengths():
     with pytest.raises(ValueError, match="2 ids but 1 texts"):
         group_corpus(["a", "b"], ["text"], CONFIG)
+
+
+def test_reserve_grows_once_and_changes_nothing_else():
+    t = Texts(14)
+    texts = [t.story(80) for _ in range(5)]
+    texts += [t.edit(x, 0.1) for x in texts]
+    reserved, plain = Grouper(CONFIG), Grouper(CONFIG)
+    reserved.reserve(3000)
+    assert reserved._sigs.shape[0] == 3000 and reserved._leads.shape[0] == 3000
+    for i, text in enumerate(texts):
+        assert add_text(reserved, i, text) == add_text(plain, i, text)
+    assert reserved._sigs.shape[0] == 3000  # no growth below the reserve
+    assert reserved.assignments() == plain.assignments()
+    reserved.reserve(10)  # never shrinks
+    assert reserved._sigs.shape[0] == 3000
