@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -127,16 +126,6 @@ def median(values: Sequence[float]) -> float:
     return float(statistics.median(values))
 
 
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    """Wall seconds of ``repeat`` calls of ``fn`` (for in-process, single-threaded stages)."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
-
-
 def cpu_timed(fn: Callable[[], object], repeat: int) -> list[float]:
     """CPU seconds of this process for ``repeat`` calls of ``fn``."""
     times = []
@@ -152,12 +141,9 @@ PACKAGES = ("scrapy", "trafilatura", "datasketch", "pyarrow", "numpy", "xxhash",
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+    from pipelines.write import package_versions
+
+    versions = package_versions(PACKAGES)
     return {
         "nproc": os.cpu_count(),
         "python": sys.version.split()[0],

@@ -89,25 +89,17 @@ def sources_file(ctx: BenchContext, proxy: str) -> Path:
     return path
 
 
+def measured_module(module: str, sources: Path, data: Path, *extra: str) -> Measured:
+    """``python -m module --sources S --data D ...`` measured; its output goes to ``D.log``."""
+    command = [sys.executable, "-m", module, "--sources", str(sources), "--data", str(data)]
+    return run_measured([*command, *extra], env=python_env(), log=data.with_suffix(".log"))
+
+
 def pipeline_crawl(ctx: BenchContext, sources: Path, data: Path) -> tuple[Measured, int]:
     """``python -m crawler.run --bench --quiet``; (cost, pages stored)."""
     from pipelines.store import read_table
 
-    m = run_measured(
-        [
-            sys.executable,
-            "-m",
-            "crawler.run",
-            "--bench",
-            "--quiet",
-            "--sources",
-            str(sources),
-            "--data",
-            str(data),
-        ],
-        env=python_env(),
-        log=data.with_suffix(".log"),
-    )
+    m = measured_module("crawler.run", sources, data, "--bench", "--quiet")
     if m.returncode != 0:
         raise RuntimeError(f"the pipeline crawl failed; see {data.with_suffix('.log')}")
     return m, read_table(data, "pages", columns=["url"]).num_rows
@@ -118,21 +110,7 @@ def raw_crawl(ctx: BenchContext, sources: Path, data: Path) -> tuple[Measured, i
     import json
 
     stats = data.with_suffix(".stats.json")
-    m = run_measured(
-        [
-            sys.executable,
-            "-m",
-            "bench.rawcrawl",
-            "--sources",
-            str(sources),
-            "--data",
-            str(data),
-            "--stats-out",
-            str(stats),
-        ],
-        env=python_env(),
-        log=data.with_suffix(".log"),
-    )
+    m = measured_module("bench.rawcrawl", sources, data, "--stats-out", str(stats))
     if m.returncode != 0 or not stats.exists():
         raise RuntimeError(f"the raw crawl failed; see {data.with_suffix('.log')}")
     return m, int(json.loads(stats.read_text()).get("item_scraped_count", 0))

@@ -43,9 +43,9 @@ from pipelines.store import DatasetWriter, write_cluster_history, write_run_reco
 PACKAGES = ("scrapy", "trafilatura", "datasketch", "pyarrow", "duckdb", "numpy", "lxml")
 
 
-def package_versions() -> dict[str, str]:
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
     out = {}
-    for name in PACKAGES:
+    for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
