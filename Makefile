@@ -19,7 +19,7 @@ REPEAT  ?= 3
 DOCUMENTS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test crawl demo-web reprocess evaluate bench bench-scale lint clean
+.PHONY: help venv test crawl demo-web reprocess migrate evaluate bench bench-scale lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
@@ -44,6 +44,9 @@ crawl: $(STAMP) ## crawl the sources into DATA: only what is new since the last 
 
 reprocess: $(STAMP) ## rebuild documents, edges, clusters and the state from the stored pages (no crawl)
 	$(PY) -m pipelines.reprocess --data $(DATA)
+
+migrate: $(STAMP) ## rewrite the datasets of DATA in the current schema version, in place
+	$(PY) -m pipelines.migrate --data $(DATA)
 
 evaluate: $(STAMP) ## crawl the demo web SEED/SITES/STORIES and score it against its ground truth
 	$(PY) -m pipelines.evaluate --crawl --seed $(SEED) --sites $(SITES) --stories $(STORIES) --data $(DATA)

@@ -24,9 +24,10 @@ def extract_one(html: bytes, url: str) -> int:
     """Length of the text trafilatura extracts (returned so the work cannot be skipped)."""
     import trafilatura
 
-    from pipelines.extract import TRAFILATURA_OPTIONS, decode_body
+    from pipelines.decode import decode_html
+    from pipelines.extract import TRAFILATURA_OPTIONS
 
-    doc = trafilatura.bare_extraction(decode_body(html, None), url=url, **TRAFILATURA_OPTIONS)
+    doc = trafilatura.bare_extraction(decode_html(html, None), url=url, **TRAFILATURA_OPTIONS)
     return len(doc.text or "") if doc is not None else 0
 
 

@@ -20,7 +20,6 @@ class PageItem:
     etag: str | None = None
     last_modified: str | None = None
     body: bytes | None = None
-    encoding: str | None = None
     depth: int = 0
     referer: str | None = None
     hint: str | None = (

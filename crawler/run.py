@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _locked_run(args: argparse.Namespace, config: SourcesConfig, data_dir: Path) -> int:
     from pipelines.config import GroupingConfig, IncompatibleStateError
-    from pipelines.state import StateError, check_compatible, recover
+    from pipelines.state import StateError, check_compatible, check_schema_version, recover
     from pipelines.store import new_run_id
 
     run_id = new_run_id()
@@ -212,13 +212,17 @@ def _locked_run(args: argparse.Namespace, config: SourcesConfig, data_dir: Path)
     grouping = crawl_settings(args.sources, str(data_dir), extra_settings=extra).get("GROUPING")
     grouping = GroupingConfig.from_dict(grouping) if grouping else GroupingConfig()
     done: list[str] = []
+    problem: Exception | None = None
     try:
+        check_schema_version(data_dir)
         done = recover(data_dir)
         check_compatible(data_dir, grouping)
     except (IncompatibleStateError, StateError) as exc:
-        for line in done:
-            print(f"recovery: {line}", file=sys.stderr)
-        print(f"error: {exc}", file=sys.stderr)
+        problem = exc
+    for line in done:  # on stderr, so that cron mail and journald see it, and in the run's log
+        print(f"recovery: {line}", file=sys.stderr)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_STATE
     with contextlib.ExitStack() as stack:
         log_path = stack.enter_context(run_log(data_dir, run_id))
@@ -246,7 +250,7 @@ def _locked_run(args: argparse.Namespace, config: SourcesConfig, data_dir: Path)
 
         print_summary(data_dir, row.get("run_id"))
     if row.get("status") not in ("ok", "interrupted"):
-        print(f"error: the run did not finish: {row.get('error')}", file=sys.stderr)
+        print(f"error: run {row.get('run_id')} failed: {row.get('error')}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

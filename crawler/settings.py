@@ -37,7 +37,25 @@ LOG_DATEFORMAT = "%H:%M:%S"
 # Every status is recorded in `pages`, so the spider sees 4xx/5xx itself.
 HTTPERROR_ALLOW_ALL = True
 
+# Pages over 5 MB are never extracted (pipelines/extract.py): a body, compressed or expanded,
+# over DOWNLOAD_MAXSIZE is dropped while it arrives, so a decompression bomb costs at most that
+# much memory (Scrapy's default, 1 GiB, let a 10 MB gzip bomb take 1.25 GB). The page still
+# gets a `pages` row with the error.
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 6 * 1024 * 1024
+# 429/503 with Retry-After: wait as asked up to this many seconds, else do not retry this run.
+RETRY_AFTER_MAX = 60.0
+
 DOWNLOADER_MIDDLEWARES = {
+    # RFC 9309: a robots.txt answering 5xx (or not at all) means "disallow all" for the run
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.RobotsTxtMiddleware": 100,
+    # Retry-After honoured (bounded by RETRY_AFTER_MAX)
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryMiddleware": 550,
+    # a redirect loop ends with an error the page is recorded with
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.RedirectMiddleware": 600,
     "crawler.middlewares.ConfiguredProxyMiddleware": 740,  # before HttpProxyMiddleware (750)
     "crawler.middlewares.ConditionalGetMiddleware": 760,
 }

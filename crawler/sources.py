@@ -35,6 +35,17 @@ SOURCE_KEYS = {
     "max_depth",
 }
 DEMO_KEYS = {"seed", "sites", "stories", "day"}
+# Default bounds of a source, so that a crawler trap (an endless calendar, links that only make
+# paths longer) ends by itself; the runs row names a source a limit cut short (`cut_short`).
+# Feeds and sitemaps put articles at depth 1 or 2; listing pages chain one level per page.
+DEFAULT_MAX_DEPTH = 20
+DEFAULT_MAX_PAGES = 50_000
+MAX_DEPTH_LIMIT = 1_000  # pages.depth is a 16-bit integer
+# A link is a trap, not a page, when its path repeats one segment this often (relative links
+# that make /a/b/a/b/a/b/...), has more segments than this, or the URL is longer than this.
+TRAP_SEGMENT_REPEATS = 3
+TRAP_MAX_SEGMENTS = 25
+TRAP_MAX_URL = 2_000
 DEMO_DEFAULTS = {"seed": 1, "sites": 12, "stories": 300, "day": 1}
 
 
@@ -54,11 +65,19 @@ class Source:
     allowed_domains: tuple[str, ...] = ()
     follow: tuple[re.Pattern[str], ...] = ()
     skip: tuple[re.Pattern[str], ...] = ()
-    max_pages: int | None = None
-    max_depth: int | None = None
+    max_pages: int = DEFAULT_MAX_PAGES
+    max_depth: int = DEFAULT_MAX_DEPTH
 
-    def seed_urls(self) -> tuple[str, ...]:
-        return self.start_urls + self.feeds + self.sitemaps
+    def limit_for(self, url: str, depth: int) -> str | None:
+        """The limit that refuses a link at this depth ('max_depth', 'trap'), or None."""
+        if depth > self.max_depth:
+            return "max_depth"
+        return "trap" if is_trap(url) else None
+
+    def limit_value(self, limit: str) -> str:
+        return {"max_depth": str(self.max_depth), "max_pages": str(self.max_pages)}.get(
+            limit, "(a path that only grows)"
+        )
 
     def allows_domain(self, host: str) -> bool:
         host = host.lower().rstrip(".")
@@ -204,13 +223,14 @@ def _source(item: Any, where: str, index: int) -> Source:
     if not isinstance(robots, bool):
         raise SourcesError(f"{ctx}: field 'robots_sitemaps' must be true or false, got {robots!r}")
     limits = {
-        k: (
-            None
-            if item.get(k) is None
-            else _int(item[k], f"{ctx}: field {k!r}", minimum=0 if k == "max_depth" else 1)
-        )
+        k: _int(item[k], f"{ctx}: field {k!r}", minimum=0 if k == "max_depth" else 1)
         for k in ("max_pages", "max_depth")
+        if item.get(k) is not None
     }
+    if limits.get("max_depth", 0) > MAX_DEPTH_LIMIT:
+        raise SourcesError(
+            f"{ctx}: field 'max_depth': at most {MAX_DEPTH_LIMIT}, got {limits['max_depth']}"
+        )
     return Source(
         name=name.strip(),
         **urls,
@@ -219,6 +239,21 @@ def _source(item: Any, where: str, index: int) -> Source:
         **patterns,
         **limits,
     )
+
+
+def is_trap(url: str) -> bool:
+    """A URL that only a crawler trap makes: a repeating path, too many segments, too long."""
+    if len(url) > TRAP_MAX_URL:
+        return True
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    if len(segments) > TRAP_MAX_SEGMENTS:
+        return True
+    counts: dict[str, int] = {}
+    for seg in segments:
+        counts[seg] = counts.get(seg, 0) + 1
+        if counts[seg] >= TRAP_SEGMENT_REPEATS:
+            return True
+    return False
 
 
 def _list(item: dict[str, Any], key: str, ctx: str) -> list[Any]:

@@ -36,6 +36,8 @@ from email.utils import formatdate
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from demoweb.hostile import HostileWeb, is_hostile
+
 __all__ = [
     "FAULT_KINDS",
     "DemoWebServer",
@@ -175,6 +177,7 @@ class _Entry:
     header_lines: bytes
     body: bytes
     gzipped: bytes | None = None
+    encoded: bool = False  # the body already carries its own Content-Encoding (header kept)
 
     @property
     def size(self) -> int:
@@ -234,10 +237,10 @@ class ResponseCache:
         return self._bytes
 
 
-def _header_lines(headers: dict[str, str]) -> bytes:
+def _header_lines(headers: dict[str, str], *, encoded: bool = False) -> bytes:
     out = []
     for name, value in headers.items():
-        if name.lower() in _SERVER_HEADERS:
+        if name.lower() in _SERVER_HEADERS and not (encoded and name.lower() == "content-encoding"):
             continue
         out.append(f"{name}: {value}\r\n")
     return "".join(out).encode("latin-1")
@@ -304,6 +307,8 @@ class DemoWebServer:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {port!r}")
         self.web = web
+        # hostile.test and its sub-hosts: the pages that break crawlers (demoweb/hostile.py)
+        self.hostile = HostileWeb()
         self.host = host
         self.faults = faults
         self.fault_delay = fault_delay
@@ -500,16 +505,21 @@ class DemoWebServer:
         entry = self.cache.get(key)
         if entry is not None:
             return entry
+        web = self.hostile if is_hostile(url) else self.web
         try:
-            response = self.web.respond(
+            response = web.respond(
                 url, if_none_match=if_none_match, if_modified_since=if_modified_since
             )
         except Exception:
             traceback.print_exc(file=sys.stderr)
             return _plain_entry(500, f"demo web failed to render {url}\n")
         body = b"" if response.status in _NO_BODY_STATUSES else bytes(response.body)
-        entry = _Entry(response.status, _header_lines(response.headers), body)
-        self.cache.put(key, entry)
+        encoded = getattr(response, "encoded", False)
+        entry = _Entry(
+            response.status, _header_lines(response.headers, encoded=encoded), body, encoded=encoded
+        )
+        if getattr(response, "cacheable", True):
+            self.cache.put(key, entry)
         return entry
 
     def _gzipped(self, entry: _Entry) -> bytes:
@@ -538,7 +548,7 @@ class DemoWebServer:
         body = entry.body
         if status not in _NO_BODY_STATUSES:
             parts.append(b"Vary: Accept-Encoding\r\n")
-            if use_gzip and body:
+            if use_gzip and body and not entry.encoded:
                 body = self._gzipped(entry)
                 parts.append(b"Content-Encoding: gzip\r\n")
             parts.append(b"Content-Length: %d\r\n" % len(body))

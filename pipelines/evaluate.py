@@ -24,7 +24,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pipelines.extract import decode_body, make_pool, worker_count
+from pipelines.decode import decode_html
+from pipelines.extract import make_pool, worker_count
 from pipelines.metrics import EvaluationSummary, ExtractionCase, score_extraction, summarise
 from pipelines.store import decompress_html, read_table
 from pipelines.urls import canonicalise_url
@@ -36,8 +37,8 @@ def _baseline_job(args: tuple[bytes, str | None]) -> str:
     """Plain trafilatura, as a user would call it, on one stored page."""
     import trafilatura
 
-    body, encoding = args
-    html = decode_body(decompress_html(body), encoding)
+    body, content_type = args
+    html = decode_html(decompress_html(body), content_type)
     return trafilatura.extract(html, include_comments=False) or ""
 
 
@@ -96,7 +97,7 @@ def evaluate(
         t = articles[u]
         cases.append((t["clean_text"], list(t["furniture"] or []), _paragraphs(t["clean_text"])))
         p = fetched_ok[u]
-        bodies.append((p["html"], _charset(p["content_type"])))
+        bodies.append((p["html"], p["content_type"]))
     ours = score_extraction(
         ExtractionCase(doc_by_url[u]["text"], c, f, ps)
         for u, (c, f, ps) in zip(scored, cases, strict=True)
@@ -180,12 +181,6 @@ def evaluate(
         sites=web["sites"],
         stories=web["stories"],
     )
-
-
-def _charset(content_type: str | None) -> str | None:
-    from pipelines.reprocess import _encoding
-
-    return _encoding(content_type)
 
 
 def format_table(s: EvaluationSummary) -> str:

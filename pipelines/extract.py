@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import re
+import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from pipelines.decode import decode_html, looks_binary
 
 # Options of the extraction, recorded with the data (see settings_digest in the runs table).
 # include_comments=False: comment threads are not the article. deduplicate=False: trafilatura's
@@ -42,13 +45,6 @@ TRAFILATURA_OPTIONS: dict[str, Any] = {
 }
 
 _MAX_HTML_BYTES = 5_000_000  # larger bodies are not articles; parsing them would stall a worker
-
-
-def decode_body(body: bytes, encoding: str | None) -> str:
-    try:
-        return body.decode(encoding or "utf-8", errors="replace")
-    except LookupError:  # an unknown charset name in the headers
-        return body.decode("utf-8", errors="replace")
 
 
 def extract_html(html: str, url: str | None = None, hint: str | None = None) -> dict[str, Any]:
@@ -134,6 +130,11 @@ def content_hash(text: str) -> str:
 
 
 def _init_worker() -> None:
+    # A stop signal is for the crawl, not for its workers: `systemctl stop` (and a Ctrl-C in a
+    # terminal) signals the whole process group, and workers that died with it lost the pages
+    # they held. The crawl shuts the pool down itself once its graceful stop is done.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Import once per worker, not per page.
     import trafilatura  # noqa: F401
 
@@ -141,12 +142,20 @@ def _init_worker() -> None:
     import pipelines.pagekind  # noqa: F401
 
 
-def process_page(body: bytes, encoding: str | None, url: str, hint: str | None) -> dict[str, Any]:
-    """Extract one page in a worker process; errors are returned, not raised."""
+def process_page(
+    body: bytes, content_type: str | None, url: str, hint: str | None
+) -> dict[str, Any]:
+    """Extract one page in a worker process; errors are returned, not raised.
+
+    The crawl and `make reprocess` both call this with the stored body and Content-Type, so a
+    page is decoded (pipelines/decode.py) and classified the same way by both.
+    """
     try:
         if len(body) > _MAX_HTML_BYTES:
-            return {"is_article": False, "article_reason": "too-large", "error": "body over 5 MB"}
-        return extract_html(decode_body(body, encoding), url, hint)
+            return {"is_article": False, "article_reason": "too-large", "text": ""}
+        if looks_binary(body):
+            return {"is_article": False, "article_reason": "binary", "text": ""}
+        return extract_html(decode_html(body, content_type), url, hint)
     except Exception as exc:  # one broken page must not stop the crawl; it is counted
         return {
             "is_article": False,
@@ -202,11 +211,11 @@ class ExtractPipeline:
         assert self.pool is not None
         try:
             future = self.pool.submit(
-                process_page, item.body, item.encoding, item.final_url, item.hint
+                process_page, item.body, item.content_type, item.final_url, item.hint
             )
             result = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:
-            stats.inc_value("extract/timeouts")
+            stats.inc_value("failures/extract_timeout")
             result = {
                 "is_article": False,
                 "article_reason": "timeout",
@@ -215,16 +224,19 @@ class ExtractPipeline:
         except BrokenProcessPool as exc:
             # A worker died (out of memory, a crash in a C extension): count the page as failed
             # and start a fresh pool so the rest of the crawl goes on.
-            stats.inc_value("extract/pool_restarts")
+            stats.inc_value("failures/extract_pool_restart")
             result = {
                 "is_article": False,
-                "article_reason": "error",
+                "article_reason": "worker-died",
                 "error": f"worker died: {exc}",
             }
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = make_pool(self.workers)
         if result.get("error"):
-            stats.inc_value("extract/errors")
+            # Not recorded as seen (pipelines/group.note_seen): the next run fetches the page
+            # again without validators and extracts it again; `make reprocess` does too.
+            if result.get("article_reason") == "error":
+                stats.inc_value("failures/extract_error")
             self.crawler.spider.logger.warning(
                 "Extraction failed for %s: %s", item.final_url, result["error"]
             )
@@ -263,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         parser.error(f"no such file or folder: {path}")
     for f in files:
-        result = extract_html(decode_body(f.read_bytes(), None), args.url or f.resolve().as_uri())
+        result = extract_html(decode_html(f.read_bytes(), None), args.url or f.resolve().as_uri())
         result.pop("signals", None)
         if args.json:
             print(json.dumps({"file": str(f), **result}, default=str, ensure_ascii=False))

@@ -192,7 +192,10 @@ def note_seen(
     A 304 only refreshes `checked_at`; a 200 replaces the entry; anything else leaves the last
     good entry in place, so a page that failed once is still asked for conditionally.
     """
-    if item.error:
+    if item.error or (item.extraction or {}).get("error"):
+        # A failed fetch, or an extraction that failed (an exception, a timeout, a worker that
+        # died): the last good entry stays, so the next run asks for the page again and
+        # extracts it again instead of getting a 304 for a page that has no document.
         return
     key = canonicalise_url(item.final_url)
     previous = updates.get(key) or seen.get(key)

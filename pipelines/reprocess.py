@@ -59,14 +59,8 @@ PAGE_COLUMNS = [
 
 
 def _job(args: tuple[bytes, str | None, str, str | None]) -> dict[str, Any]:
-    body, encoding, url, hint = args
-    return process_page(decompress_html(body), encoding, url, hint)
-
-
-def _encoding(content_type: str | None) -> str | None:
-    if content_type and "charset=" in content_type.lower():
-        return content_type.lower().split("charset=", 1)[1].split(";")[0].strip().strip('"') or None
-    return None
+    body, content_type, url, hint = args
+    return process_page(decompress_html(body), content_type, url, hint)
 
 
 def _old_seen(root: Path) -> dict[str, SeenPage]:
@@ -95,9 +89,7 @@ def reprocess(
     pages = pages.filter(ok).sort_by([("run_id", "ascending"), ("fetched_at", "ascending")])
     rows = [r for r in pages.to_pylist() if _is_html(r["content_type"])]
     run_rows = {r["run_id"]: r for r in read_table(root, "runs").to_pylist()}
-    jobs = [
-        (r["html"], _encoding(r["content_type"]), r["final_url"], r["page_kind_hint"]) for r in rows
-    ]
+    jobs = [(r["html"], r["content_type"], r["final_url"], r["page_kind_hint"]) for r in rows]
     seen = _old_seen(root)
 
     staging = root / f".reprocess-{new_run_id()}"
@@ -209,14 +201,19 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=0, help="extraction processes (0 = one per core)"
     )
     args = parser.parse_args(argv)
-    from pipelines.state import RunLockedError
+    from pipelines.config import IncompatibleStateError
+    from pipelines.state import RunLockedError, check_schema_version
 
     try:
         with run_lock(args.data, "reprocess"):
+            check_schema_version(args.data)
             counts = reprocess(args.data, args.workers, project_grouping())
     except RunLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except IncompatibleStateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 4
     print(
         f"Reprocessed {counts['pages']} pages of {counts['runs']} runs: "
         f"{counts['documents_new']} documents, {counts['documents_changed']} new versions, "

@@ -41,7 +41,8 @@ __all__ = [
     "canonicalise_url",
 ]
 
-SCHEMA_VERSION = 1
+# 2: run_id only in the partition folder name, not inside the files; runs.failures, cut_short
+SCHEMA_VERSION = 2
 VERSION_KEY = b"syndication_tracker.schema_version"
 TABLE_KEY = b"syndication_tracker.table"
 # Tables that grow per run live under <root>/<table>/run_id=<run_id>/ (Hive partitions).
@@ -61,6 +62,10 @@ def _f(name: str, type_: pa.DataType, description: str, *, nullable: bool = True
 
 
 def _schema(table: str, fields: list[pa.Field], **extra: str) -> pa.Schema:
+    # Readers give the partition column back after the stored ones: the schema says the same.
+    fields = [f for f in fields if f.name != PARTITION_KEY] + [
+        f for f in fields if f.name == PARTITION_KEY
+    ]
     metadata = {VERSION_KEY: str(SCHEMA_VERSION).encode(), TABLE_KEY: table.encode()}
     metadata.update({f"syndication_tracker.{k}".encode(): v.encode() for k, v in extra.items()})
     return pa.schema(fields, metadata=metadata)
@@ -70,7 +75,7 @@ def _run_id_field(what: str) -> pa.Field:
     return _f(
         "run_id",
         pa.string(),
-        f"the run that {what}; also the Hive partition folder name",
+        f"the run that {what}; stored as the Hive partition folder name (run_id=...)",
         nullable=False,
     )
 
@@ -279,6 +284,18 @@ def runs_schema() -> pa.Schema:
                 "package_versions",
                 pa.map_(pa.string(), pa.string()),
                 "package -> version (scrapy, trafilatura, datasketch, ...)",
+            ),
+            _f(
+                "failures",
+                pa.map_(pa.string(), count),
+                "reason -> count of what failed: fetch_error, redirect_loop, too_many_redirects, "
+                "retry_after_too_long, robots_unavailable (hosts), extract_error, "
+                "extract_timeout, extract_pool_restart, sitemap_unparseable",
+            ),
+            _f(
+                "cut_short",
+                pa.map_(pa.string(), pa.string()),
+                "source -> the limits (max_depth, max_pages, trap) that left links unfollowed",
             ),
             _f("error", pa.string(), "why the run failed; null otherwise"),
         ],

@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 from pipelines.config import GroupingConfig, IncompatibleStateError
 from pipelines.furniture import FurnitureModel
 from pipelines.grouping import Grouper
-from pipelines.schemas import clusters_schema, schema_for
+from pipelines.schemas import SCHEMA_VERSION, clusters_schema, schema_for
 from pipelines.store import (
     _fsync_dir,
     atomic_write_table,
@@ -52,6 +52,7 @@ from pipelines.store import (
     fsync_path,
     partition_dir,
     read_table,
+    stored_versions,
     temp_path_for,
     write_run_record,
 )
@@ -218,6 +219,21 @@ def read_manifest(data_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
         ) from None
 
 
+def check_schema_version(data_dir: str | os.PathLike[str]) -> None:
+    """Raise IncompatibleStateError when datasets of another schema version are in the folder.
+
+    Called first (before `recover`, which reads the runs table).
+    """
+    old = {t: v for t, v in stored_versions(data_dir).items() if v != str(SCHEMA_VERSION)}
+    if old:
+        found = ", ".join(f"{t} (version {v})" for t, v in sorted(old.items()))
+        raise IncompatibleStateError(
+            f"{data_dir} holds datasets of another schema version: {found}; this code writes "
+            f"version {SCHEMA_VERSION}. Rewrite them in place once with "
+            f"`make migrate DATA={data_dir}`"
+        )
+
+
 def check_compatible(data_dir: str | os.PathLike[str], config: GroupingConfig) -> None:
     """Raise IncompatibleStateError when the saved signatures cannot be compared with ``config``'s.
 
@@ -225,6 +241,7 @@ def check_compatible(data_dir: str | os.PathLike[str], config: GroupingConfig) -
     against signatures that can never match, silently (datasketch gives no error, it finds
     nothing).
     """
+    check_schema_version(data_dir)
     manifest = read_manifest(data_dir)
     if manifest is None:
         if partition_run_ids(data_dir, "documents"):

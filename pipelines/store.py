@@ -16,13 +16,15 @@ temporary name neither matches the readers' glob ``**/*.parquet`` nor is seen by
 ``pyarrow.dataset`` (which skips names starting with ``.``), so a killed run leaves only
 complete files plus temporaries that :func:`cleanup_temp_files` removes.
 
-The partition column ``run_id`` is stored *in* every file as well as in the folder name, so a
-file copied out of its folder still says where it came from. The two always hold the same
-value (the writer enforces it). DuckDB 2.0 turns Hive partitioning on by itself for a plain glob
-and then takes the value from the folder name, casting it when it looks like a number or a date;
-pyarrow's ``partitioning="hive"`` infers int32 for an all-digit value and then fails to merge it
-with the in-file string column. Run ids therefore follow :data:`RUN_ID_PATTERN`
-(``20261105T142233Z-3f9a1c``): both readers keep such a value as a string, and ids sort by time.
+The partition column ``run_id`` lives only in the folder name, never inside the files (schema
+version 2; version 1 stored it in both, which pandas and pyarrow refuse to merge). That is the
+layout Spark, Hive and pyarrow's own writers make, so the most ordinary call of every reader
+gives the column back: ``pandas.read_parquet("data/documents")``,
+``pyarrow.dataset.dataset("data/documents", partitioning="hive")``, ``polars.read_parquet``
+over the glob with ``hive_partitioning=True``, DuckDB's ``'data/documents/**/*.parquet'`` and
+``spark.read.parquet("data/documents")``. Run ids follow :data:`RUN_ID_PATTERN`
+(``20261105T142233Z-3f9a1c``): no reader casts such a value to a number or a date, and ids
+sort by time. ``python -m pipelines.migrate`` rewrites a version-1 folder in place.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -49,17 +50,16 @@ from pipelines.schemas import (
     TABLE_KEY,
     VERSION_KEY,
     cluster_history_schema,
-    clusters_schema,
     schema_for,
 )
 
 log = logging.getLogger(__name__)
 
+TABLES_ON_DISK = ("pages", "documents", "edges", "runs", "clusters", "cluster_history")
+
 COMPRESSION = "zstd"
 TEMP_SUFFIX = ".tmp"
 RUN_ID_PATTERN = re.compile(r"^[0-9]{8}T[0-9]{6}Z(-[0-9A-Za-z]+)?$")
-# Snapshot tables (a current state) and the partitioned table that keeps their history.
-SNAPSHOT_HISTORY = {"clusters": "cluster_history"}
 _PART_NAME = re.compile(r"^part-(\d+)\.parquet$")
 
 
@@ -192,6 +192,26 @@ def atomic_write_table(table: pa.Table, path: str | os.PathLike[str], *, schema:
     return path
 
 
+def file_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema of the files of a partitioned table: the table's, without ``run_id``."""
+    if PARTITION_KEY not in schema.names:
+        return schema
+    return schema.remove(schema.get_field_index(PARTITION_KEY))
+
+
+def atomic_write_partition(table: pa.Table, path: Path, *, schema: pa.Schema) -> Path:
+    """Check ``table`` against the full ``schema``, then write it without the partition key.
+
+    The caller has placed ``path`` in the folder ``run_id=<the rows' run id>``.
+    """
+    table = conform(table, schema)
+    values = table[PARTITION_KEY].unique().to_pylist()
+    if len(values) > 1 or (values and Path(path).parent.name != f"{PARTITION_KEY}={values[0]}"):
+        raise ValueError(f"{path}: rows of run(s) {values} do not belong in this folder")
+    stored = table.drop_columns([PARTITION_KEY])
+    return atomic_write_table(stored, path, schema=file_schema(schema))
+
+
 def cleanup_temp_files(root: str | os.PathLike[str], *, older_than: float = 0.0) -> int:
     """Remove temporaries left by killed writers under ``root``; return how many.
 
@@ -284,17 +304,6 @@ class DatasetWriter:
             self._buffered += 1
         self._flush_full()
 
-    def write_batch(self, batch: pa.RecordBatch | pa.Table) -> None:
-        """Buffer a record batch or table that has the full schema, run_id included."""
-        self._check_open()
-        table = conform(batch, self.schema)
-        if table.num_rows and not pc.all(pc.equal(table[PARTITION_KEY], self.run_id)).as_py():
-            raise ValueError(f"{self.table_name}: batch holds run_ids other than {self.run_id!r}")
-        self._rows_to_table()
-        self._tables.append(table)
-        self._buffered += table.num_rows
-        self._flush_full()
-
     def _rows_to_table(self) -> None:
         if self._rows:
             self._tables.append(pa.Table.from_pylist(self._rows, schema=self.schema))
@@ -319,7 +328,7 @@ class DatasetWriter:
         while table.num_rows - start >= self.rows_per_file or (final and start < table.num_rows):
             piece = table.slice(start, self.rows_per_file)
             path = self.folder / f"part-{self._next_part:05d}.parquet"
-            atomic_write_table(piece, path, schema=self.schema)
+            atomic_write_partition(piece, path, schema=self.schema)
             self._next_part += 1
             self.files_written.append(path)
             self.rows_written += piece.num_rows
@@ -359,35 +368,7 @@ def write_run_record(root: str | os.PathLike[str], row: Mapping[str, Any]) -> Pa
         raise SchemaMismatchError(f"runs: unknown column(s) {sorted(unknown)}")
     table = pa.Table.from_pylist([dict(row)], schema=schema)
     path = partition_dir(root, "runs", run_id) / "part-00000.parquet"
-    return atomic_write_table(table, path, schema=schema)
-
-
-def write_snapshot(
-    root: str | os.PathLike[str], table_name: str, table: pa.Table, *, run_id: str
-) -> Path:
-    """Replace the current state of a snapshot table and keep a copy in its history.
-
-    ``clusters`` goes to ``<root>/clusters/clusters.parquet`` (one file, replaced atomically);
-    the same rows plus a ``run_id`` column go to ``<root>/cluster_history/run_id=<run_id>/``.
-    The history copy is written first, so the current file is never newer than the history.
-    """
-    if table_name not in SNAPSHOT_HISTORY:
-        raise ValueError(f"{table_name!r} is not a snapshot table; known: {list(SNAPSHOT_HISTORY)}")
-    check_run_id(run_id)
-    current = conform(table, clusters_schema())
-    history_schema = cluster_history_schema()
-    history = current.append_column(
-        history_schema.field(PARTITION_KEY), pa.array([run_id] * current.num_rows, pa.string())
-    )
-    history_name = SNAPSHOT_HISTORY[table_name]
-    atomic_write_table(
-        history,
-        partition_dir(root, history_name, run_id) / "part-00000.parquet",
-        schema=history_schema,
-    )
-    return atomic_write_table(
-        current, Path(root) / table_name / f"{table_name}.parquet", schema=clusters_schema()
-    )
+    return atomic_write_partition(table, path, schema=schema)
 
 
 def write_cluster_history(
@@ -401,17 +382,12 @@ def write_cluster_history(
     check_run_id(run_id)
     schema = cluster_history_schema()
     table = pa.Table.from_pylist([{**row, PARTITION_KEY: run_id} for row in rows], schema=schema)
-    return atomic_write_table(
+    return atomic_write_partition(
         table, partition_dir(root, "cluster_history", run_id) / "part-00000.parquet", schema=schema
     )
 
 
 # --- reading ---------------------------------------------------------------------------------
-
-
-def duckdb_glob(root: str | os.PathLike[str], table_name: str) -> str:
-    """The path pattern analysts query: ``select * from '<root>/<table>/**/*.parquet'``."""
-    return f"{Path(root) / table_name}/**/*.parquet"
 
 
 def dataset(root: str | os.PathLike[str], table_name: str) -> ds.Dataset:
@@ -451,6 +427,18 @@ def read_table(
     # The partition key comes back nullable from pyarrow; conform() restores the exact schema
     # so that what was read can be written again.
     return conform(data.to_table(columns=expected.names), expected)
+
+
+def stored_versions(root: str | os.PathLike[str]) -> dict[str, str]:
+    """Schema version of each table's files under ``root`` (read from one file per table)."""
+    out = {}
+    for table in TABLES_ON_DISK:
+        folder = Path(root) / table
+        first = next(iter(sorted(folder.rglob("*.parquet"))), None) if folder.is_dir() else None
+        if first is not None:
+            version = (pq.read_schema(first).metadata or {}).get(VERSION_KEY, b"none")
+            out[table] = version.decode()
+    return out
 
 
 def _project(schema: pa.Schema, columns: list[str] | None) -> pa.Schema:

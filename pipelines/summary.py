@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 import duckdb
@@ -36,16 +38,19 @@ def print_summary(data_dir: Path, run_id: str | None) -> None:
             f"select count(*) from {g('clusters')} where merged_into is null"
         ).fetchone()
         print(f"  all clusters    {live}")
-    top = con.execute(
-        f"""
-        select c.cluster_id, c.size, c.n_domains, c.title,
-               string_agg(distinct d.domain, ', ' order by d.domain) as domains
-        from {g("clusters")} c join {g("documents")} d using (cluster_id)
-        where c.size > 1 and d.run_id = ?
-        group by all order by c.size desc, c.cluster_id limit 5
-        """,
-        [run_id],
-    ).fetchall()
+    if not any((root / "documents").glob("run_id=*/*.parquet")):
+        top = []  # no article yet (a run that found none): nothing to join
+    else:
+        top = con.execute(
+            f"""
+            select c.cluster_id, c.size, c.n_domains, c.title,
+                   string_agg(distinct d.domain, ', ' order by d.domain) as domains
+            from {g("clusters")} c join {g("documents")} d using (cluster_id)
+            where c.size > 1 and d.run_id = ?
+            group by all order by c.size desc, c.cluster_id limit 5
+            """,
+            [run_id],
+        ).fetchall()
     if top:
         print("  largest clusters:")
         for cid, size, ndom, title, domains in top:
@@ -53,7 +58,14 @@ def print_summary(data_dir: Path, run_id: str | None) -> None:
             print(f"      {domains[:110]}")
     print(f"  data            {root.resolve()}/{{pages,documents,clusters,edges,runs}}")
     print("  start with:")
-    print(
-        f'    duckdb -c "select cluster_id, size, n_domains, origin_domain, title from '
-        f"'{root}/clusters/**/*.parquet' order by size desc limit 10\""
+    print(f"    {start_with(root)}")
+
+
+def start_with(root: Path) -> str:
+    """A command that works from a fresh clone (DuckDB's own CLI is not installed)."""
+    code = (
+        f'import duckdb; duckdb.read_parquet("{root.resolve()}/clusters/*.parquet")'
+        '.order("size desc").limit(10)'
+        '.select("cluster_id, size, n_domains, origin_domain, title").show()'
     )
+    return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"

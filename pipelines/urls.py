@@ -104,3 +104,18 @@ def canonical_doc_id(url: str) -> str:
     documents; the id is a string so that it can grow later without a type change.
     """
     return hashlib.sha1(canonicalise_url(url).encode("utf-8")).hexdigest()[:16]
+
+
+def request_url(url: str) -> str:
+    """The URL to request for a link: as linked, without its fragment and tracking parameters.
+
+    Unlike :func:`canonicalise_url` the query keeps its order and spelling: some servers answer
+    ``?b=2&a=1`` and not ``?a=1&b=2``. Deduplication keys use the canonical form.
+    """
+    parts = urlsplit(url.strip())
+    if parts.query:
+        kept = [p for p in parts.query.split("&") if p and not is_tracking_param(p.split("=")[0])]
+        query = "&".join(kept)
+    else:
+        query = ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))

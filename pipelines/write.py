@@ -34,6 +34,7 @@ from pipelines.state import (
     CrawlState,
     SeenPage,
     check_compatible,
+    check_schema_version,
     publish_clusters,
     recover,
     run_lock,
@@ -56,6 +57,19 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str]:
 def settings_digest(values: dict[str, Any]) -> str:
     blob = json.dumps(values, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def failure_counts(stats: dict[str, Any]) -> dict[str, int]:
+    """The runs row's `failures`: Scrapy's `failures/<reason>` counters (plain function)."""
+    return {
+        k.split("/", 1)[1]: int(v) for k, v in sorted(stats.items()) if k.startswith("failures/")
+    }
+
+
+def nothing_fetched(row: dict[str, Any]) -> bool:
+    """A run that asked for pages and got no answer at all (a dead proxy, no network)."""
+    answered = sum(v for k, v in row["status_counts"].items() if k != "0")
+    return answered == 0 and (row["pages_failed"] > 0 or row["requests_skipped"] > 0)
 
 
 def cluster_row(cluster_id: str, docs: Sequence[dict[str, Any]], run_id: str) -> dict[str, Any]:
@@ -319,6 +333,8 @@ class WritePipeline:
             "clusters_new": 0,
             "clusters_grown": 0,
             "clusters_merged": 0,
+            "failures": failure_counts(self.crawler.stats.get_stats()),
+            "cut_short": getattr(self.crawler.spider, "cut_short", dict)(),
             "settings_digest": settings_digest(self.settings_values),
             "grouping_config": str(self.run.grouping),
             "package_versions": package_versions(),
@@ -327,12 +343,21 @@ class WritePipeline:
         row.update(extra)
         return row
 
+    def _nothing_fetched(self, row: dict[str, Any]) -> str:
+        spider = self.crawler.spider
+        proxy = getattr(spider, "proxy", None) or self.crawler.settings.get("PROXY")
+        via = f" through the proxy {proxy}" if proxy else ""
+        tried = row["pages_failed"] + row["requests_skipped"]
+        first = getattr(spider, "first_error", None) or "no error recorded"
+        return f"no page could be fetched{via}: all {tried} request(s) failed; first: {first}"
+
     def open_spider(self) -> None:
         ctx = self.run
         # `python -m crawler.run` already holds the lock and has recovered; this covers
         # `scrapy crawl news` run directly (the lock is re-entrant within a process).
         self._lock = contextlib.ExitStack()
         self._lock.enter_context(run_lock(ctx.data_dir))
+        check_schema_version(ctx.data_dir)
         for line in recover(ctx.data_dir, current_run=ctx.run_id):
             self.crawler.spider.logger.warning("Recovery: %s", line)
         check_compatible(ctx.data_dir, ctx.grouping)
@@ -349,7 +374,10 @@ class WritePipeline:
         note = note if stopped else None
 
         def final_row(counts: dict[str, int]) -> dict[str, Any]:
-            return self._row(status, finished_at=datetime.now(UTC), error=note, **counts)
+            row = self._row(status, finished_at=datetime.now(UTC), error=note, **counts)
+            if nothing_fetched(row):
+                row["status"], row["error"] = "failed", self._nothing_fetched(row)
+            return row
 
         try:
             pages = ctx.extra.get("pages_writer")
@@ -376,6 +404,8 @@ class WritePipeline:
         write_run_record(ctx.data_dir, row)
         ctx.extra["run_row"] = row
         self._lock.close()
+        if row["status"] == "failed":
+            self.crawler.spider.logger.error("%s", row["error"])
         self.crawler.stats.set_value(
             "clusters/current",
             sum(1 for c in ctx.state.clusters.values() if c["merged_into"] is None),

@@ -8,7 +8,7 @@ pipelines as a PageItem. Whether a page is an article is decided after extractio
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +22,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from crawler.items import PageItem
+from crawler.middlewares import ROBOTS_UNAVAILABLE
 from crawler.sources import (
     Source,
     SourcesConfig,
@@ -30,7 +31,7 @@ from crawler.sources import (
     load_sources,
     with_demo_day,
 )
-from pipelines.urls import canonicalise_url
+from pipelines.urls import canonicalise_url, request_url
 
 Link = tuple[str, str, str | None, int]  # (kind: page/feed/sitemap/robots, url, hint, depth)
 
@@ -45,16 +46,19 @@ class NewsSpider(scrapy.Spider):
         self.config: SourcesConfig | None = None
         self.sources: tuple[Source, ...] = ()
         self.scheduled: Counter[str] = Counter()
-        # What was already requested, checked before a Request is built: a listing page links
-        # to dozens of pages already asked for, and letting Scrapy's dupefilter drop those
-        # would first run each through every spider middleware (most of the reactor thread's
-        # CPU on the demo web: 28,212 requests yielded for 1,587 pages fetched).
-        self._requested_urls: set[str] = set()
-        self._requested_fingerprints: set[bytes] = set()
+        # What was already requested (canonical URLs), checked before a Request is built: a
+        # listing page links to dozens of pages already asked for, and letting Scrapy's
+        # dupefilter drop those would first run each through every spider middleware.
+        self._requested: set[str] = set()  # canonical URLs
+        # links a limit refused, per source and limit (max_depth, max_pages, trap)
+        self.refused: defaultdict[str, defaultdict[str, set[str]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
         self.links = LinkExtractor(canonicalize=False, unique=True)
         # URLs that a feed item or a news-sitemap entry announced: articles by declaration, even
         # when the page itself was first reached through a link (see pipelines/group.py).
         self.announced_articles: set[str] = set()
+        self.first_error: str | None = None  # the first failed request, for the runs row
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -113,12 +117,20 @@ class NewsSpider(scrapy.Spider):
         hint: str | None = None,
         referer: str | None = None,
     ) -> scrapy.Request | None:
-        url = strip_tracking(url)
-        if url in self._requested_urls:  # the same string: the same request fingerprint
+        url = request_url(url)  # as linked, minus fragment and tracking parameters
+        try:
+            key = canonicalise_url(url)  # the same page under another spelling: one request
+        except ValueError:
             return None
-        if src.max_depth is not None and depth > src.max_depth:
-            return None  # not marked: the page may still be reached by a shorter path
-        if src.max_pages is not None and self.scheduled[src.name] >= src.max_pages:
+        if key in self._requested:
+            return None
+        limit = src.limit_for(url, depth)
+        if limit is None and self.scheduled[src.name] >= src.max_pages:
+            limit = "max_pages"
+        if limit is not None:
+            # Not marked as requested: a depth-limited page may still come by a shorter path.
+            self.refused[src.name][limit].add(key)
+            self.crawler.stats.inc_value(f"requests/refused/{limit}")
             return None
         meta = {"source": src.name, "depth": depth, "hint": hint, "referer": referer}
         if self.proxy:
@@ -126,15 +138,23 @@ class NewsSpider(scrapy.Spider):
         request = scrapy.Request(
             url, callback=callback, errback=self.on_error, meta=meta, dont_filter=False
         )
-        self._requested_urls.add(url)
-        # The fingerprint Scrapy's dupefilter uses (it caches it per request, so it is not
-        # computed twice): another spelling of a URL already requested is not counted either.
-        fingerprint = self.crawler.request_fingerprinter.fingerprint(request)
-        if fingerprint in self._requested_fingerprints:
-            return None
-        self._requested_fingerprints.add(fingerprint)
+        self._requested.add(key)
         self.scheduled[src.name] += 1
         return request
+
+    def cut_short(self) -> dict[str, str]:
+        """Sources a limit cut short: name -> which limits, with the links not followed."""
+        out = {}
+        for name, limits in sorted(self.refused.items()):
+            parts = []
+            for limit, keys in sorted(limits.items()):
+                lost = len(keys - self._requested)
+                if lost:
+                    parts.append(f"{limit} {self._source_named(name).limit_value(limit)}: "
+                                 f"{lost} link(s) not followed")  # fmt: skip
+            if parts:
+                out[name] = "; ".join(parts)
+        return out
 
     # -- callbacks --------------------------------------------------------------------------
     # Each callback lists the links a page leads to as (kind, url, hint, depth) and hands them
@@ -172,7 +192,7 @@ class NewsSpider(scrapy.Spider):
             try:
                 sitemap = Sitemap(response.body)
             except Exception as exc:  # a broken sitemap is recorded, not fatal
-                self.crawler.stats.inc_value("sitemaps/unparseable")
+                self.crawler.stats.inc_value("failures/sitemap_unparseable")
                 self.logger.warning("Unparseable sitemap %s: %s", response.url, exc)
                 sitemap = None
             depth = response.meta["depth"] + 1
@@ -246,12 +266,20 @@ class NewsSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(IgnoreRequest):
-            # Never fetched (robots.txt forbids it, or another middleware filtered it): not a
-            # page, but counted (runs.requests_skipped).
+        message = f"{type(failure.value).__name__}: {failure.value}"
+        if failure.check(IgnoreRequest) and is_policy_refusal(str(failure.value)):
+            # Never fetched (robots.txt forbids it, or could not be read): not a page, but
+            # counted (runs.requests_skipped).
             self.crawler.stats.inc_value("requests/skipped")
+            if str(failure.value).startswith(ROBOTS_UNAVAILABLE):
+                self.first_error = self.first_error or str(failure.value)
             return
+        self.first_error = self.first_error or f"{request.url}: {message}"
+        # Everything else was asked of a server and failed: a redirect loop or chain, a body
+        # over DOWNLOAD_MAXSIZE (a decompression bomb), a refused or timed-out connection.
         self.crawler.stats.inc_value("pages/failed")
+        if not failure.check(IgnoreRequest):
+            self.crawler.stats.inc_value("failures/fetch_error")
         yield PageItem(
             url=request.meta.get("redirect_urls", [request.url])[0],
             final_url=request.url,
@@ -261,13 +289,15 @@ class NewsSpider(scrapy.Spider):
             depth=request.meta.get("depth", 0),
             referer=request.meta.get("referer"),
             hint=request.meta.get("hint"),
-            error=f"{type(failure.value).__name__}: {failure.value}",
+            error=message,
         )
 
     # -- helpers ----------------------------------------------------------------------------
 
     def _source(self, response: Response) -> Source:
-        name = response.meta["source"]
+        return self._source_named(response.meta["source"])
+
+    def _source_named(self, name: str) -> Source:
         for s in self.sources:
             if s.name == name:
                 return s
@@ -285,7 +315,6 @@ class NewsSpider(scrapy.Spider):
             etag=_header(h, b"ETag"),
             last_modified=_header(h, b"Last-Modified"),
             body=response.body,
-            encoding=response.encoding if isinstance(response, TextResponse) else None,
             depth=response.meta.get("depth", 0),
             referer=response.meta.get("referer"),
             hint=response.meta.get("hint"),
@@ -298,8 +327,13 @@ def _header(headers: Any, name: bytes) -> str | None:
 
 
 def strip_tracking(url: str) -> str:
-    """Drop the fragment and utm_*/tracking parameters so one article is requested once."""
-    return canonicalise_url(url)
+    """Drop the fragment and utm_*/tracking parameters, keeping the query as linked."""
+    return request_url(url)
+
+
+def is_policy_refusal(message: str) -> bool:
+    """An IgnoreRequest of robots.txt (forbidden, or unavailable): the request was never sent."""
+    return message.startswith(("Forbidden by robots.txt", ROBOTS_UNAVAILABLE))
 
 
 def _env_proxy() -> str | None:
