@@ -19,7 +19,7 @@ REPEAT  ?= 3
 DOCUMENTS ?= 1000000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test crawl demo-web reprocess migrate evaluate bench bench-scale lint clean
+.PHONY: help venv test test-fast crawl demo-web reprocess migrate evaluate bench bench-scale lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
@@ -37,6 +37,9 @@ venv: $(STAMP) ## create or refresh .venv from requirements.lock
 
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest
+
+test-fast: $(STAMP) ## the unit tests only, no crawl (under a minute)
+	$(PY) -m pytest -m "not crawl" -q
 
 # DAY given on the command line (make crawl DAY=2) moves the demo web of the sources file to that day.
 crawl: $(STAMP) ## crawl the sources into DATA: only what is new since the last run (DAY=N: demo web day)

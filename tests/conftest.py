@@ -148,3 +148,22 @@ def demo_crawl(
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return {"data": data, "stdout": proc.stdout, "stderr": proc.stderr, "web": demo_web.web}
+
+
+# --- the fast loop: `make test-fast` runs everything but the crawls (pytest -m "not crawl") ----
+
+CRAWL_FIXTURES = {"demo_crawl", "crawl", "scores", "reference", "hostile_crawl", "small_web"}
+CRAWL_MODULES = {
+    "test_stop", "test_bench", "test_readers", "test_migrate", "test_crawl_sources",
+    "test_failures", "test_schedule", "test_crawl_e2e", "test_quality", "test_readme_code",
+}  # fmt: skip
+CRAWL_TESTS = {"test_runner_stops_on_bad_config_before_any_request"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs a crawl (or Spark): the full suite only."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & CRAWL_FIXTURES or module in CRAWL_MODULES or item.name in CRAWL_TESTS:
+            item.add_marker(pytest.mark.crawl)
