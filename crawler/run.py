@@ -78,10 +78,9 @@ def write_demo_truth(cfg: DemoWebConfig, data_dir: Path, *, write: bool = False)
     truth itself is deterministic and written on demand by `make evaluate`
     (pipelines.evaluate.find_truth), so a crawl spends no CPU on it; `write=True` writes it now.
     """
-    import json
-
     from demoweb import DemoWeb
     from demoweb.truth import write_truth
+    from pipelines.store import atomic_write_json
 
     folder = data_dir / "demo-web"
     name = f"truth-seed{cfg.seed}-sites{cfg.sites}-stories{cfg.stories}-day{cfg.day}.parquet"
@@ -96,9 +95,7 @@ def write_demo_truth(cfg: DemoWebConfig, data_dir: Path, *, write: bool = False)
         "day": cfg.day,
         "truth": name,
     }
-    tmp = folder / ".web.json.tmp"
-    tmp.write_text(json.dumps(info, indent=2) + "\n")
-    os.replace(tmp, folder / "web.json")
+    atomic_write_json(folder / "web.json", info)
     return out
 
 
@@ -202,27 +199,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def _locked_run(args: argparse.Namespace, config: SourcesConfig, data_dir: Path) -> int:
     from pipelines.config import GroupingConfig, IncompatibleStateError
-    from pipelines.state import StateError, check_compatible, check_schema_version, recover
+    from pipelines.state import StateError, prepare_folder
     from pipelines.store import new_run_id
 
     run_id = new_run_id()
-    extra: dict[str, Any] = {"RUN_ID": run_id}
+    # The folder is locked (main) and prepared here; the write stage then only writes.
+    extra: dict[str, Any] = {"RUN_ID": run_id, "DATA_FOLDER_PREPARED": True}
     if args.demo_day is not None:
         extra["DEMO_DAY"] = args.demo_day
     grouping = crawl_settings(args.sources, str(data_dir), extra_settings=extra).get("GROUPING")
     grouping = GroupingConfig.from_dict(grouping) if grouping else GroupingConfig()
     done: list[str] = []
-    problem: Exception | None = None
-    try:
-        check_schema_version(data_dir)
-        done = recover(data_dir)
-        check_compatible(data_dir, grouping)
-    except (IncompatibleStateError, StateError) as exc:
-        problem = exc
-    for line in done:  # on stderr, so that cron mail and journald see it, and in the run's log
+
+    def report(line: str) -> None:  # on stderr for cron mail and journald, and in the run's log
         print(f"recovery: {line}", file=sys.stderr)
-    if problem is not None:
-        print(f"error: {problem}", file=sys.stderr)
+        done.append(line)
+
+    try:
+        prepare_folder(data_dir, grouping, report=report)
+    except (IncompatibleStateError, StateError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_STATE
     with contextlib.ExitStack() as stack:
         log_path = stack.enter_context(run_log(data_dir, run_id))

@@ -85,3 +85,6 @@ CONDITIONAL_GET = True  # ask for pages seen before with If-None-Match / If-Modi
 # days (0: never; a changed listing page, feed or sitemap always leads to its links again).
 REVISIT_AFTER_DAYS = 7.0
 DEMO_DAY = None  # crawl this day of the demo web instead of the sources file's demo_web.day
+# Set by crawler.run, which locks and prepares the data folder before the crawl starts; a crawl
+# started otherwise (`scrapy crawl news`) does both in its write stage.
+DATA_FOLDER_PREPARED = False

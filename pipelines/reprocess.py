@@ -38,7 +38,7 @@ from pipelines.extract import (
     worker_count,
 )
 from pipelines.group import document_row, is_new_version
-from pipelines.state import CrawlState, SeenPage, recover, run_lock
+from pipelines.state import CrawlState, SeenPage, run_lock
 from pipelines.store import decompress_html, new_run_id, read_table
 from pipelines.urls import canonical_doc_id, canonicalise_url
 
@@ -74,14 +74,12 @@ def _old_seen(root: Path) -> dict[str, SeenPage]:
 def reprocess(
     data_dir: str | Path, workers: int = 0, grouping: GroupingConfig | None = None
 ) -> dict[str, Any]:
-    """Rebuild the derived tables and the state under `data_dir`; return counts."""
+    """Rebuild the derived tables and the state under `data_dir`; return counts.
+
+    The caller holds the lock and has prepared the folder (see `main`).
+    """
     root = Path(data_dir)
     grouping = grouping or GroupingConfig()
-    for leftover in root.glob(".reprocess-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in root.glob(".old-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    recover(root)
     pages = read_table(root, "pages", columns=PAGE_COLUMNS)
     if pages.num_rows == 0:
         raise SystemExit(f"error: no pages under {root}/pages: run `make crawl` first")
@@ -202,12 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     from pipelines.config import IncompatibleStateError
-    from pipelines.state import RunLockedError, check_schema_version
+    from pipelines.state import RunLockedError, prepare_folder
 
+    root = Path(args.data)
     try:
-        with run_lock(args.data, "reprocess"):
-            check_schema_version(args.data)
-            counts = reprocess(args.data, args.workers, project_grouping())
+        with run_lock(root, "reprocess"):
+            # What an interrupted reprocess left is finished by starting again from the pages.
+            for leftover in [*root.glob(".reprocess-*"), *root.glob(".old-*")]:
+                shutil.rmtree(leftover, ignore_errors=True)
+            prepare_folder(
+                root, None, report=lambda line: print(f"recovery: {line}", file=sys.stderr)
+            )
+            counts = reprocess(root, args.workers, project_grouping())
     except RunLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3

@@ -32,7 +32,7 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,9 @@ from pipelines.grouping import Grouper
 from pipelines.schemas import SCHEMA_VERSION, clusters_schema, schema_for
 from pipelines.store import (
     _fsync_dir,
+    atomic_copy,
+    atomic_write_bytes,
+    atomic_write_json,
     atomic_write_table,
     check_run_id,
     cleanup_temp_files,
@@ -53,7 +56,6 @@ from pipelines.store import (
     partition_dir,
     read_table,
     stored_versions,
-    temp_path_for,
     write_run_record,
 )
 
@@ -112,29 +114,17 @@ class StateError(RuntimeError):
 
 # --- the run lock ----------------------------------------------------------------------------
 
-_HELD: dict[str, tuple[int, int]] = {}  # resolved lock path -> (fd, depth), this process
-
 
 @contextlib.contextmanager
 def run_lock(data_dir: str | os.PathLike[str], what: str = "crawl") -> Iterator[Path]:
     """Hold ``<data>/.lock`` for the block; raise :class:`RunLockedError` at once if taken.
 
     ``fcntl.flock`` is released by the kernel when the process dies, kill -9 included, so a
-    stale lock file never blocks the next run. Re-entrant within one process (the runner takes
-    it, and so does the crawl's first pipeline when Scrapy is run directly).
+    stale lock file never blocks the next run. Taken once per run (see `prepare_folder`); a
+    second attempt, in this process or another, is refused.
     """
     root = Path(data_dir)
     path = root / LOCK_FILE
-    key = str(path.resolve()) if path.exists() else str(path.absolute())
-    if key in _HELD:
-        fd, depth = _HELD[key]
-        _HELD[key] = (fd, depth + 1)
-        try:
-            yield path
-        finally:
-            fd, depth = _HELD[key]
-            _HELD[key] = (fd, depth - 1)
-        return
     root.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -150,15 +140,12 @@ def run_lock(data_dir: str | os.PathLike[str], what: str = "crawl") -> Iterator[
             f"another run holds {path} ({holder or 'holder unknown'}); only one crawl or "
             "reprocess may use a data folder at a time. Nothing was done."
         ) from None
-    key = str(path.resolve())
-    _HELD[key] = (fd, 1)
     try:
         started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{what} pid {os.getpid()} since {started}\n".encode(), 0)
         yield path
     finally:
-        _HELD.pop(key, None)
         os.close(fd)  # releases the flock
 
 
@@ -219,6 +206,27 @@ def read_manifest(data_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
         ) from None
 
 
+def prepare_folder(
+    data_dir: str | os.PathLike[str],
+    config: GroupingConfig | None,
+    *,
+    current_run: str | None = None,
+    report: Callable[[str], None] = lambda line: None,
+) -> None:
+    """Make a locked data folder ready for a run: the one path every front door takes.
+
+    Datasets of another schema version stop it (IncompatibleStateError: `make migrate`), then
+    what a killed run left is recovered (each line done goes to ``report``, even when a check
+    after it fails), then the saved signatures must be comparable with ``config`` (skipped
+    when None: a reprocess rebuilds them).
+    """
+    check_schema_version(data_dir)
+    for line in recover(data_dir, current_run=current_run):
+        report(line)
+    if config is not None:
+        check_compatible(data_dir, config)
+
+
 def check_schema_version(data_dir: str | os.PathLike[str]) -> None:
     """Raise IncompatibleStateError when datasets of another schema version are in the folder.
 
@@ -258,12 +266,6 @@ def check_compatible(data_dir: str | os.PathLike[str], config: GroupingConfig) -
         )
     saved = GroupingConfig.from_dict(manifest["config"])
     config.require_compatible(saved, f"the saved state ({state_root(data_dir)})")
-
-
-def _ts(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    raise TypeError(f"expected a datetime, got {value!r}")
 
 
 @dataclass
@@ -386,9 +388,17 @@ class CrawlState:
             }
             for p in seen.values()
         ]
-        _write_parquet(pa.Table.from_pylist(seen_rows, schema=SEEN_SCHEMA), folder / "seen.parquet")
+        atomic_write_table(
+            pa.Table.from_pylist(seen_rows, schema=SEEN_SCHEMA),
+            folder / "seen.parquet",
+            schema=SEEN_SCHEMA,
+        )
         doc_rows = [{k: d.get(k) for k in DOCS_SCHEMA.names} for d in docs.values()]
-        _write_parquet(pa.Table.from_pylist(doc_rows, schema=DOCS_SCHEMA), folder / "docs.parquet")
+        atomic_write_table(
+            pa.Table.from_pylist(doc_rows, schema=DOCS_SCHEMA),
+            folder / "docs.parquet",
+            schema=DOCS_SCHEMA,
+        )
         atomic_write_table(
             pa.Table.from_pylist(list(clusters.values()), schema=clusters_schema()),
             folder / "clusters.parquet",
@@ -397,15 +407,15 @@ class CrawlState:
         # None: unchanged since the version this state was loaded from; copy its files.
         previous = self.folder
         if grouper is None and self._grouper is None and previous is not None:
-            _copy_file(previous / "grouper.npz", folder / "grouper.npz")
+            atomic_copy(previous / "grouper.npz", folder / "grouper.npz")
         else:
             (grouper or self.grouper(config)).save(folder / "grouper.npz")
-        _fsync_file(folder / "grouper.npz")
+        fsync_path(folder / "grouper.npz")
         if model is None and self._model is None and previous is not None:
-            _copy_file(previous / "furniture.json", folder / "furniture.json")
+            atomic_copy(previous / "furniture.json", folder / "furniture.json")
         else:
             (model or self.furniture_model()).save(folder / "furniture.json")
-        _write_json(folder / "run.json", run_row)
+        atomic_write_json(folder / "run.json", run_row)
         committed = [r for r in self.committed_runs if r != run_id] + [run_id]
         manifest = {
             "format": STATE_FORMAT,
@@ -416,9 +426,9 @@ class CrawlState:
             "written_at": dt.datetime.now(dt.UTC).isoformat(),
             "counts": {"pages": len(seen), "documents": len(docs), "clusters": len(clusters)},
         }
-        _write_json(folder / "manifest.json", manifest)
+        atomic_write_json(folder / "manifest.json", manifest)
         _fsync_dir(folder)
-        _write_text(root / "CURRENT", run_id + "\n")  # the commit
+        atomic_write_bytes(root / "CURRENT", f"{run_id}\n".encode())  # the commit
         self.version, self.manifest = run_id, manifest
         self.seen, self.docs, self.clusters = seen, docs, clusters
         remove_old_versions(self.data_dir)
@@ -436,54 +446,6 @@ def remove_old_versions(data_dir: str | os.PathLike[str]) -> list[str]:
                 shutil.rmtree(child, ignore_errors=True)
                 removed.append(child.name)
     return removed
-
-
-_fsync_file = fsync_path
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_for(path)
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _write_text(path: Path, text: str) -> None:
-    _write_bytes(path, text.encode("utf-8"))
-
-
-def _copy_file(src: Path, dst: Path) -> None:
-    """Copy under a temporary name, fsync, rename: the copy appears only complete."""
-    tmp = temp_path_for(dst)
-    shutil.copyfile(src, tmp)
-    _fsync_file(tmp)
-    os.replace(tmp, dst)
-
-
-def _write_json(path: Path, value: Any) -> None:
-    _write_text(path, json.dumps(value, indent=1, sort_keys=True, default=str) + "\n")
-
-
-def _write_parquet(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_for(path)
-    try:
-        with open(tmp, "wb") as fh:
-            pq.write_table(table, fh, compression="zstd")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # --- recovery ----------------------------------------------------------------------------------

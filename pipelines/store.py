@@ -31,11 +31,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+import shutil
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -176,12 +178,32 @@ def atomic_write_table(table: pa.Table, path: str | os.PathLike[str], *, schema:
     ``schema``. An existing file at ``path`` is replaced atomically.
     """
     table = conform(table, schema)
-    path = Path(path)
+    return _atomic_write(Path(path), lambda fh: pq.write_table(table, fh, compression=COMPRESSION))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary name, fsync, rename, fsync the folder)."""
+    return _atomic_write(Path(path), lambda fh: fh.write(data))
+
+
+def atomic_write_json(path: str | os.PathLike[str], value: Any) -> Path:
+    text = json.dumps(value, indent=1, sort_keys=True, default=str) + "\n"
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
+    """Copy ``src`` to ``dst`` so that the copy appears only complete."""
+    with open(src, "rb") as source:
+        return _atomic_write(Path(dst), lambda fh: shutil.copyfileobj(source, fh))
+
+
+def _atomic_write(path: Path, write: Callable[[Any], object]) -> Path:
+    """The one way every file of a data folder is written (datasets, state, manifests)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(path)
     try:
         with open(tmp, "wb") as fh:
-            pq.write_table(table, fh, compression=COMPRESSION)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

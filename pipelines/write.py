@@ -33,10 +33,8 @@ from pipelines.schemas import schema_for
 from pipelines.state import (
     CrawlState,
     SeenPage,
-    check_compatible,
-    check_schema_version,
+    prepare_folder,
     publish_clusters,
-    recover,
     run_lock,
 )
 from pipelines.store import DatasetWriter, write_cluster_history, write_run_record
@@ -353,14 +351,16 @@ class WritePipeline:
 
     def open_spider(self) -> None:
         ctx = self.run
-        # `python -m crawler.run` already holds the lock and has recovered; this covers
-        # `scrapy crawl news` run directly (the lock is re-entrant within a process).
         self._lock = contextlib.ExitStack()
-        self._lock.enter_context(run_lock(ctx.data_dir))
-        check_schema_version(ctx.data_dir)
-        for line in recover(ctx.data_dir, current_run=ctx.run_id):
-            self.crawler.spider.logger.warning("Recovery: %s", line)
-        check_compatible(ctx.data_dir, ctx.grouping)
+        if not self.crawler.settings.getbool("DATA_FOLDER_PREPARED"):
+            # `scrapy crawl news` run directly: lock and prepare here, as crawler.run does.
+            self._lock.enter_context(run_lock(ctx.data_dir))
+            prepare_folder(
+                ctx.data_dir,
+                ctx.grouping,
+                current_run=ctx.run_id,
+                report=lambda line: self.crawler.spider.logger.warning("Recovery: %s", line),
+            )
         write_run_record(ctx.data_dir, self._row("running"))
 
     def process_item(self, item: Any) -> Any:

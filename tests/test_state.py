@@ -179,12 +179,12 @@ CRASH_SCRIPT = textwrap.dedent(
             die()
         write_mod.write_cluster_history = hist
     elif point == "before-current":
-        original_text = state_mod._write_text
-        def text(path, value):
+        original_bytes = state_mod.atomic_write_bytes
+        def write_bytes(path, data):
             if path.name == "CURRENT":
                 die()
-            original_text(path, value)
-        state_mod._write_text = text
+            return original_bytes(path, data)
+        state_mod.atomic_write_bytes = write_bytes
     elif point == "after-commit":
         write_mod.publish_clusters = die
     from pathlib import Path
@@ -232,9 +232,11 @@ def test_a_kill_at_any_commit_step_is_recovered(tmp_path: Path, point: str) -> N
 # --- the lock ----------------------------------------------------------------------------------
 
 
-def test_lock_is_exclusive_reentrant_and_released_when_the_holder_dies(tmp_path: Path) -> None:
+def test_lock_is_exclusive_and_released_when_the_holder_dies(tmp_path: Path) -> None:
     root = tmp_path / "data"
-    with run_lock(root), run_lock(root):  # re-entrant in one process
+    with run_lock(root):
+        with pytest.raises(RunLockedError):  # taken once per run, in this process too
+            run_lock(root).__enter__()
         other = subprocess.run(
             [
                 sys.executable,
