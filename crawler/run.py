@@ -149,7 +149,7 @@ def run_crawl(
     process.start()
     from pipelines.run import RunContext
 
-    return RunContext.of(crawler).extra.get("run_row", {"status": "failed", "error": "no run row"})
+    return RunContext.of(crawler).run_row or {"status": "failed", "error": "no run row"}
 
 
 def main(argv: list[str] | None = None) -> int:

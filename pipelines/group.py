@@ -134,9 +134,6 @@ class GroupPipeline:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.run = RunContext.of(crawler)
-        self.run.extra["documents"] = {}  # doc_id -> row
-        self.run.extra["extract_hashes"] = {}  # doc_id -> hash of the extractor's text
-        self.run.extra["seen"] = {}  # canonical URL -> SeenPage, this run's answers
         self.config_str = str(self.run.grouping)
 
     @classmethod
@@ -153,11 +150,11 @@ class GroupPipeline:
                 x["is_article"], x["article_reason"] = True, "announced"
         is_article = bool(x and x.get("is_article"))
         doc_id = canonical_doc_id(item.final_url) if is_article else None
-        note_seen(self.run.extra["seen"], self.run.state.seen, item, doc_id)
+        note_seen(self.run.seen, self.run.state.seen, item, doc_id)
         if doc_id is None:
             return item
         stats = self.crawler.stats
-        documents = self.run.extra["documents"]
+        documents = self.run.documents
         if doc_id in documents:
             # The same article reached twice in one run (e.g. through a redirect alias).
             stats.inc_value("documents/duplicate_url")
@@ -170,7 +167,7 @@ class GroupPipeline:
         documents[doc_id] = document_row(
             item.final_url, item.fetched_at, x, doc_id, self.run.run_id, self.config_str
         )
-        self.run.extra["extract_hashes"][doc_id] = extract_hash
+        self.run.extract_hashes[doc_id] = extract_hash
         stats.inc_value("documents/changed" if known is not None else "documents/new")
         return item
 

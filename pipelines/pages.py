@@ -50,7 +50,7 @@ class StorePagesPipeline:
             self.run.run_id,
             rows_per_file=self.crawler.settings.getint("PAGES_PER_FILE", 500),
         )
-        self.run.extra["pages_writer"] = self.writer
+        self.run.pages_writer = self.writer
 
     def process_item(self, item: Any) -> Any:
         assert self.writer is not None

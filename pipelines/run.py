@@ -17,7 +17,8 @@ from pipelines.config import GroupingConfig
 from pipelines.store import new_run_id
 
 if TYPE_CHECKING:
-    from pipelines.state import CrawlState
+    from pipelines.state import CrawlState, SeenPage
+    from pipelines.store import DatasetWriter
 
 
 @dataclass
@@ -27,7 +28,12 @@ class RunContext:
     grouping: GroupingConfig
     started_at: datetime
     counts: Counter[str] = field(default_factory=Counter)
-    extra: dict[str, Any] = field(default_factory=dict)
+    # filled by the stages as the run goes
+    pages_writer: DatasetWriter | None = field(default=None, repr=False)
+    documents: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # doc_id -> row
+    extract_hashes: dict[str, str] = field(default_factory=dict, repr=False)  # of extractor text
+    seen: dict[str, SeenPage] = field(default_factory=dict, repr=False)  # this run's answers
+    run_row: dict[str, Any] | None = None  # the final runs row, once written
     _state: CrawlState | None = field(default=None, repr=False)
 
     @property

@@ -380,17 +380,16 @@ class WritePipeline:
             return row
 
         try:
-            pages = ctx.extra.get("pages_writer")
-            if pages is not None:
-                pages.close()
+            if ctx.pages_writer is not None:
+                ctx.pages_writer.close()
             row = commit_run(
                 ctx.data_dir,
                 ctx.run_id,
                 ctx.grouping,
                 ctx.state,
-                ctx.extra["documents"],
-                ctx.extra["extract_hashes"],
-                ctx.extra["seen"],
+                ctx.documents,
+                ctx.extract_hashes,
+                ctx.seen,
                 final_row,
             )
         except Exception as exc:
@@ -398,11 +397,11 @@ class WritePipeline:
                 "failed", finished_at=datetime.now(UTC), error=f"{type(exc).__name__}: {exc}"
             )
             write_run_record(ctx.data_dir, row)
-            ctx.extra["run_row"] = row
+            ctx.run_row = row
             self._lock.close()
             raise
         write_run_record(ctx.data_dir, row)
-        ctx.extra["run_row"] = row
+        ctx.run_row = row
         self._lock.close()
         if row["status"] == "failed":
             self.crawler.spider.logger.error("%s", row["error"])
