@@ -15,7 +15,9 @@ from bench.stages import sample_pairs
 
 def test_make_bench_on_a_tiny_demo_web(tmp_path, capsys):
     out = tmp_path / "latest.json"
+    # The real-text stage has tests of its own (tests/test_realtext.py).
     argv = ["--repeat", "1", "--sites", "12", "--stories", "20", "--index-docs", "300"]
+    argv += ["--realtext", ""]
     assert main([*argv, "--out", str(out)]) == 0
     rec = json.loads(out.read_text())
     for key in (
@@ -49,6 +51,8 @@ def test_make_bench_on_a_tiny_demo_web(tmp_path, capsys):
         "fingerprint_speedup",
         "fingerprint_mae",
         "recrawl_ratio",
+        "realtext_f1_minus_rensa",
+        "realtext_cpu_ratio_rensa",
     }
     printed = capsys.readouterr().out
     assert "raw fetch" in printed and "trafilatura alone" in printed and "parquet" in printed
@@ -101,6 +105,8 @@ def test_targets_are_checked_against_issue_6():
         "fingerprint_mae": 0.02,
         "datasketch_mae": 0.016,
         "recrawl_ratio": 0.25,
+        "realtext_f1_minus_rensa": 0.004,
+        "realtext_cpu_ratio_rensa": 1.2,
     }
     assert check_targets(keys) == {
         "cpu_per_page_ratio": False,
@@ -108,5 +114,7 @@ def test_targets_are_checked_against_issue_6():
         "fingerprint_speedup": True,
         "fingerprint_mae": True,
         "recrawl_ratio": False,
+        "realtext_f1_minus_rensa": True,
+        "realtext_cpu_ratio_rensa": False,
     }
     assert check_targets({})["cpu_per_page_ratio"] is None
