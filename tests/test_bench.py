@@ -38,9 +38,10 @@ def test_make_bench_on_a_tiny_demo_web(tmp_path, capsys):
     assert rec["pages_crawled"] > 0 and rec["pages_raw_fetch"] == rec["pages_crawled"]
     assert 0 < rec["pages_extracted"] <= rec["pages_crawled"] and rec["documents"] > 0
     assert rec["cpu_per_page_ratio"] > 0 and 0 < rec["cores_busy_share"] <= 1.0
-    # Same shingles, permutations and hash: the fast path gives datasketch's exact values.
+    # Same shingles, permutations and hash: the affine32 path gives datasketch's exact values.
     assert rec["fingerprint_identical_share"] == 1.0
-    assert rec["fingerprint_mae"] == rec["datasketch_same_hash_mae"] < 0.1
+    # The default one-permutation signatures estimate Jaccard about as well as datasketch's.
+    assert rec["fingerprint_mae"] < 0.1 and rec["datasketch_same_hash_mae"] < 0.1
     # The timed baseline hashes with xx64 (a C hash): a different hash, a similar error.
     assert rec["datasketch_hash_function"] == "xx64" and rec["datasketch_mae"] < 0.1
     assert rec["grouping_bytes_per_doc"] > 0 and rec["parquet_bytes_per_doc"] > 0
