@@ -9,7 +9,7 @@ from pipelines.config import SIGNATURE_FIELDS, GroupingConfig
 
 def test_defaults_string_form_and_digest_are_stable():
     config = GroupingConfig()
-    assert str(config) == "n1_w3_p128_s1_oph_poly64_t0.30_j0.35_c0.70_m20_z2_l30x64_0.40_0.55"
+    assert str(config) == "n1_w3_p128_s1_oph_poly64_t0.30_j0.30_c0.70_m20_z2_l30x64_0.40_0.55"
     assert config.digest == GroupingConfig().digest
     assert len(config.digest) == 16 and int(config.digest, 16) >= 0
 
