@@ -17,16 +17,17 @@ DAY     ?= 1
 PORT    ?= 8800
 REPEAT  ?= 3
 DOCUMENTS ?= 1000000
+REALTEXT ?= ../shared/realtext/news_2025.parquet
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast crawl demo-web reprocess migrate evaluate bench bench-scale lint clean
+.PHONY: help venv test test-fast crawl demo-web reprocess migrate evaluate bench bench-realtext bench-scale lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS)"
+	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT)"
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,7 +59,10 @@ demo-web: $(STAMP) ## serve the demo web in the foreground (proxy on 127.0.0.1:P
 	$(PY) -m demoweb serve --port $(PORT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --day $(DAY)
 
 bench: $(STAMP) ## measure every stage against its baseline (REPEAT runs) -> data/bench/latest.json
-	$(PY) -m bench --repeat $(REPEAT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --out $(DATA)/bench/latest.json
+	$(PY) -m bench --repeat $(REPEAT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --realtext "$(REALTEXT)" --out $(DATA)/bench/latest.json
+
+bench-realtext: $(STAMP) ## group real-text copies: this project beside rensa and datasketch -> data/bench/realtext.json
+	$(PY) -m bench.realtext --articles "$(REALTEXT)" --repeat $(REPEAT) --seed $(SEED) --out $(DATA)/bench/realtext.json
 
 bench-scale: $(STAMP) ## group DOCUMENTS generated documents (minutes) -> data/bench/scale.json
 	$(PY) -m bench.scale --documents $(DOCUMENTS) --out $(DATA)/bench/scale.json

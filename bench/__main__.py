@@ -1,7 +1,8 @@
 """`make bench`: every stage of the pipeline measured against its baseline, in one run.
 
     python -m bench [--repeat 3] [--seed 1 --sites 12 --stories 300] [--out data/bench/latest.json]
-                    [--only crawl,fingerprint,grouping,parquet]
+                    [--only crawl,fingerprint,grouping,parquet,recrawl,realtext]
+                    [--realtext ../shared/realtext/news_2025.parquet]
 
 Prints a table (median of --repeat repetitions per figure, the baseline measured in the same
 run, and their ratio) and writes it with the headline figures to --out (JSON). Timings on a
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import machine
+from bench.realtext import DEFAULT_ARTICLES
 from bench.stages import BENCHES, BenchContext, Row
 
 TARGETS = {
@@ -27,11 +29,14 @@ TARGETS = {
     "cores_busy_share": (">=", 0.85),
     "fingerprint_speedup": (">=", 20.0),
     "recrawl_ratio": ("<=", 0.2),  # issue 5
+    # issue 12: on every level, F1 at least rensa's and CPU per document at most rensa's
+    "realtext_f1_minus_rensa": (">=", 0.0),
+    "realtext_cpu_ratio_rensa": ("<=", 1.0),
 }
 
 
 def check_targets(keys: dict[str, Any]) -> dict[str, Any]:
-    """Which targets of issue 6 hold in this run (None when a figure was not measured)."""
+    """Which targets of issues 5, 6 and 12 hold in this run (None: a figure not measured)."""
     out: dict[str, Any] = {}
     for name, (op, limit) in TARGETS.items():
         value = keys.get(name)
@@ -66,6 +71,8 @@ def run(ctx: BenchContext, only: set[str] | None = None) -> dict[str, Any]:
     """Run the stages (all, or those named in ``only``); the JSON record."""
     started = time.time()
     ctx.keys.setdefault("recrawl_ratio", None)
+    ctx.keys.setdefault("realtext_f1_minus_rensa", None)
+    ctx.keys.setdefault("realtext_cpu_ratio_rensa", None)
     for name, fn in BENCHES:
         if only is None or name in only:
             fn(ctx)
@@ -92,6 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--index-docs", type=int, default=20_000, help="documents for the grouping memory figure"
     )
+    parser.add_argument(
+        "--realtext",
+        default=str(DEFAULT_ARTICLES),
+        help="real articles (Parquet: id, category, text) for the real-text grouping benchmark; "
+        "'' skips it (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -108,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             sites=args.sites,
             stories=args.stories,
             index_docs=args.index_docs,
+            realtext=Path(args.realtext) if args.realtext else None,
         )
         record = run(ctx, only)
     record["command"] = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])

@@ -92,7 +92,7 @@ def group_table(
         }
     model = FurnitureModel()
     grouper = Grouper(config)
-    edges = finish_run(documents, model, config, grouper)
+    edges = finish_run(documents, model, config, grouper, observe_sites=domain_column is not None)
     assignments = grouper.assignments()
     sizes = Counter(assignments.values())
     out = pa.Table.from_pylist(

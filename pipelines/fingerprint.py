@@ -29,6 +29,10 @@ from pipelines.config import GroupingConfig
 from pipelines.textnorm import normalise, shingles, tokens
 
 _MASK32 = 0xFFFFFFFF
+# The permutations of every k-permutation MinHash here (affine32 signatures, lead signatures).
+MINHASH_SCHEME = "affine32"
+# Texts per numpy batch of the one-permutation path: bounds its temporary arrays.
+_BATCH = 4096
 _EMPTY = np.uint32(_MASK32)
 # Shingles per block of the (shingles x permutations) product: 256 KB at 128 permutations.
 _BLOCK = 512
@@ -146,7 +150,7 @@ def _permutations(num_perm: int, seed: int, scheme: str) -> tuple[np.ndarray, np
 
 def permutations(config: GroupingConfig) -> tuple[np.ndarray, np.ndarray]:
     """The (a, b) uint32 parameters of the affine permutations, shared and read-only."""
-    return _permutations(config.num_perm, config.seed, config.scheme)
+    return _permutations(config.num_perm, config.seed, MINHASH_SCHEME)
 
 
 _S16, _S13 = np.uint32(16), np.uint32(13)
@@ -213,7 +217,7 @@ def signature_from_hashes(hashes: np.ndarray, config: GroupingConfig) -> np.ndar
     # (permutations x shingles) with a minimum along each row (bench: 58 -> 44 us per
     # 400-shingle document).
     width = min(_BLOCK, mixed.size)
-    a_tile, b_tile = _tiles(config.num_perm, config.seed, config.scheme, _BLOCK)
+    a_tile, b_tile = _tiles(config.num_perm, config.seed, MINHASH_SCHEME, _BLOCK)
     buf = np.empty((width, config.num_perm), dtype=np.uint32)
     for start in range(0, mixed.size, width):
         block = mixed[start : start + width]
@@ -247,6 +251,9 @@ class Fingerprint(NamedTuple):
 
 def fingerprint(text: str, config: GroupingConfig) -> Fingerprint:
     """Signature and distinct shingle count of one document's text."""
+    if config.scheme == "oph":
+        sigs, counts, _ = batch_fingerprints_and_leads([text], config)
+        return Fingerprint(sigs[0], int(counts[0]))
     hashes = _shingle_hashes(normalise(text), config)
     # Distinct shingles counted on 32-bit hashes: below 10^5 shingles per document a collision
     # shifts the count by one in about a million documents, far below the estimator's noise.
@@ -296,6 +303,9 @@ def _shingle_bounds(data: bytes, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def fingerprints(texts: Sequence[str], config: GroupingConfig) -> tuple[np.ndarray, np.ndarray]:
     """Signatures ``uint32[n, num_perm]`` and distinct shingle counts ``int64[n]`` of many texts."""
+    if config.scheme == "oph":
+        sigs, counts, _ = batch_fingerprints_and_leads(texts, config)
+        return sigs, counts
     sigs = np.empty((len(texts), config.num_perm), dtype=np.uint32)
     counts = np.empty(len(texts), dtype=np.int64)
     for i, text in enumerate(texts):
@@ -311,7 +321,7 @@ def signatures(texts: Sequence[str], config: GroupingConfig) -> np.ndarray:
 def datasketch_minhash(items: Iterable[str], config: GroupingConfig) -> MinHash:
     """Reference path: datasketch's own ``MinHash.update_batch`` over the shingles' UTF-8 bytes."""
     m = MinHash(
-        num_perm=config.num_perm, seed=config.seed, hashfunc=hashfunc(config), scheme=config.scheme
+        num_perm=config.num_perm, seed=config.seed, hashfunc=hashfunc(config), scheme=MINHASH_SCHEME
     )
     m.update_batch([s.encode("utf-8") for s in items])
     return m
@@ -328,7 +338,8 @@ def to_lean_minhash(signature: np.ndarray, config: GroupingConfig) -> LeanMinHas
         raise ValueError(f"expected a signature of shape ({config.num_perm},), got {values.shape}")
     lean = object.__new__(LeanMinHash)
     lean.seed = config.seed
-    lean.scheme = config.scheme
+    # datasketch knows no "oph" scheme; its LSH uses only the values, so the field says affine32.
+    lean.scheme = MINHASH_SCHEME
     lean.hashvalues = values.astype(np.uint32, copy=False)
     return lean
 
@@ -396,6 +407,8 @@ def fingerprints_and_leads(
     of a prefix of the hashes already computed for the full signature: identical values to
     ``lead_signature``, without normalising and hashing the text a second time.
     """
+    if config.scheme == "oph":
+        return batch_fingerprints_and_leads(texts, config)
     n = len(texts)
     sigs = np.empty((n, config.num_perm), dtype=np.uint32)
     counts = np.empty(n, dtype=np.int64)
@@ -419,3 +432,190 @@ def lead_signatures(texts: Sequence[str], config: GroupingConfig) -> np.ndarray:
     for i, text in enumerate(texts):
         out[i] = lead_signature(text, config)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch path: all texts of a run hashed in a few numpy passes, and one-permutation signatures.
+
+
+def _poly64_slices64(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The full 64-bit values (after fmix64) whose low 32 bits ``_poly64_slices`` returns."""
+    n = len(data)
+    powers, inverse = _powers(n + 1)
+    terms = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
+    terms += _U1
+    terms *= powers[:n]
+    prefix = np.empty(n + 1, dtype=np.uint64)
+    prefix[0] = 0
+    np.cumsum(terms, out=prefix[1:])
+    h = prefix[ends]
+    h -= prefix[starts]
+    h *= inverse[starts]
+    lengths = (ends - starts).astype(np.uint64)
+    lengths *= _POLY_LENGTH_U
+    h += lengths
+    t = np.right_shift(h, _S33)
+    for c in _FMIX64_U:
+        h ^= t
+        h *= c
+        np.right_shift(h, _S33, out=t)
+    h ^= t
+    return h
+
+
+def _batch_shingle_bounds(
+    normalised: Sequence[bytes], k: int
+) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray]:
+    """(joined bytes, shingle starts, shingle ends, shingles per text) of many normalised texts.
+
+    The texts are joined with one space; a shingle is k consecutive words of one text (a text of
+    at most k words: one shingle of all its words), in text order, so each text's shingles are
+    a contiguous run in order, as ``_shingle_bounds`` gives them one text at a time.
+    """
+    nonempty = [t for t in normalised if t]
+    counts = np.zeros(len(normalised), dtype=np.int64)
+    if not nonempty:
+        empty = np.empty(0, dtype=np.intp)
+        return b"", empty, empty, counts
+    data = b" ".join(nonempty)
+    spaces = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 32)
+    word_starts = np.concatenate([[0], spaces + 1])
+    word_ends = np.concatenate([spaces, [len(data)]])
+    lengths = np.fromiter(map(len, nonempty), dtype=np.int64, count=len(nonempty))
+    text_starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+    # Words per text: the spaces inside it, plus one.
+    first_word = np.searchsorted(word_starts, text_starts)
+    n_words = np.diff(np.concatenate([first_word, [word_starts.size]]))
+    text_of_word = np.repeat(np.arange(len(nonempty)), n_words)
+    w = np.arange(word_starts.size)
+    last = w + (k - 1)
+    ok = last < word_starts.size
+    ok[ok] &= text_of_word[last[ok]] == text_of_word[w[ok]]
+    per_text = np.maximum(n_words - k + 1, 1)
+    short = np.flatnonzero(n_words < k)
+    # A short text: one shingle from its first word to its end.
+    if short.size:
+        ok[first_word[short]] = True
+    starts_idx = np.flatnonzero(ok)
+    ends_word = np.minimum(starts_idx + (k - 1), word_starts.size - 1)
+    short_mask = np.zeros(word_starts.size, dtype=bool)
+    short_mask[first_word[short]] = True
+    owner = text_of_word[starts_idx]
+    sm = short_mask[starts_idx]
+    ends_word[sm] = first_word[owner[sm]] + n_words[owner[sm]] - 1
+    starts = word_starts[starts_idx]
+    ends = word_ends[ends_word]
+    counts[[i for i, t in enumerate(normalised) if t]] = per_text
+    return data, starts, ends, counts
+
+
+_OPH_SPLIT = 0xD6E8FEB86659FD93  # odd: multiplying by it is a bijection mod 2^64
+
+
+def oph_signatures(
+    hashes64: np.ndarray, per_text: np.ndarray, config: GroupingConfig
+) -> np.ndarray:
+    """One-permutation MinHash of many texts, ``uint32[n, num_perm]``, from their shingle hashes.
+
+    Each shingle's 64-bit hash picks one of ``num_perm`` bins (high bits of the hash times a
+    seed-dependent odd constant) and bids its low 32 bits; a bin keeps the least bid. One pass
+    over the shingles instead of ``num_perm`` (Li, Owen and Zhang 2012). Bins no shingle fell
+    into are filled from the next non-empty bin to the right, cyclically, with the distance
+    mixed in so that copies from different gaps do not agree by accident ("rotation"
+    densification, Shrivastava and Li 2014). An empty text keeps all-max values.
+    """
+    p = config.num_perm
+    n = per_text.size
+    out = np.full((n, p), _EMPTY, dtype=np.uint32)
+    if hashes64.size == 0:
+        return out
+    mult = np.uint64((_OPH_SPLIT * (2 * config.seed + 1)) & _MASK64)
+    with np.errstate(over="ignore"):
+        mixed = hashes64 * mult
+    bins = ((mixed >> np.uint64(32)) * np.uint64(p)) >> np.uint64(32)
+    values = (hashes64 & np.uint64(_MASK32)).astype(np.uint32)
+    values = np.minimum(values, np.uint32(_MASK32 - 1))  # all-max marks an empty bin
+    text = np.repeat(np.arange(n, dtype=np.int64), per_text)
+    flat = out.reshape(-1)
+    np.minimum.at(flat, text * p + bins.astype(np.int64), values)
+    empty = out == _EMPTY
+    rows = np.flatnonzero(empty.any(axis=1) & ~empty.all(axis=1))
+    if rows.size:
+        sub = out[rows]
+        sub_empty = empty[rows]
+        # Distance to the next non-empty bin on the right, cyclically.
+        filled = sub.copy()
+        dist = np.zeros(sub.shape, dtype=np.uint32)
+        todo = sub_empty.copy()
+        shift = 0
+        while todo.any():
+            shift += 1
+            rolled = np.roll(sub, -shift, axis=1)
+            got = todo & (rolled != _EMPTY)
+            filled[got] = rolled[got]
+            dist[got] = shift
+            todo &= ~got
+        with np.errstate(over="ignore"):
+            filled = np.where(sub_empty, filled + dist * np.uint32(0x9E3779B1), filled)
+        out[rows] = np.minimum(filled, np.uint32(_MASK32 - 1))
+    return out
+
+
+def batch_fingerprints_and_leads(
+    texts: Sequence[str], config: GroupingConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``fingerprints_and_leads`` of many texts (scheme ``oph``): a few numpy passes over all
+    their bytes, in batches of ``_BATCH`` texts, instead of a few dozen numpy calls per text.
+
+    Lead signatures and distinct shingle counts are the values the per-text path gives.
+    """
+    if len(texts) > _BATCH:
+        parts = [
+            _batch_fingerprints(texts[i : i + _BATCH], config) for i in range(0, len(texts), _BATCH)
+        ]
+        return tuple(np.concatenate(x) for x in zip(*parts, strict=True))  # type: ignore[return-value]
+    return _batch_fingerprints(texts, config)
+
+
+def _batch_fingerprints(
+    texts: Sequence[str], config: GroupingConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(texts)
+    k = config.shingle_size
+    normalised = [normalise(t).encode("utf-8") for t in texts]
+    data, starts, ends, per_text = _batch_shingle_bounds(normalised, k)
+    h64 = _poly64_slices64(data, starts, ends) if starts.size else np.empty(0, np.uint64)
+    sigs = oph_signatures(h64, per_text, config)
+    h32 = h64.astype(np.uint32)
+    # Distinct shingles per text: sort (text, hash) keys.
+    text = np.repeat(np.arange(n, dtype=np.uint64), per_text)
+    # Sorted (text, hash) keys: the texts come in order, so a stable sort (timsort) is fastest;
+    # np.unique hashes, which was several times slower here.
+    keys = np.sort((text << np.uint64(32)) | h32.astype(np.uint64), kind="stable")
+    first = np.ones(keys.size, dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    counts = np.bincount((keys[first] >> np.uint64(32)).astype(np.int64), minlength=n)
+    # Leads: MinHash (affine32 permutations) of each text's first lead shingles.
+    lp = config.lead_perm
+    leads = np.full((n, lp), _EMPTY, dtype=np.uint32)
+    if config.lead_words >= k:
+        width = config.lead_words - k + 1
+    else:
+        width = 1
+    take = np.minimum(per_text, width)
+    offsets = np.concatenate([[0], np.cumsum(per_text)[:-1]])
+    a, b = _permutations(config.num_perm, config.seed, MINHASH_SCHEME)
+    a, b = a[:lp], b[:lp]
+    if h32.size:
+        idx = offsets[:, None] + np.arange(width)[None, :]
+        valid = np.arange(width)[None, :] < take[:, None]
+        idx = np.where(valid, idx, 0)
+        lead_h = fmix32(h32[idx.ravel()]).reshape(n, width)
+        perm = lead_h[:, :, None] * a[None, None, :] + b[None, None, :]
+        perm[~valid] = _EMPTY
+        leads = perm.min(axis=1)
+        leads[per_text == 0] = _EMPTY
+    if config.lead_words < k:
+        for i in range(n):
+            leads[i] = lead_signature(texts[i], config)
+    return sigs, counts, leads

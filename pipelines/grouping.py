@@ -569,6 +569,50 @@ def _lsh_insert(lsh: MinHashLSH, row: int, keys: list[bytes]) -> None:
         table.insert(key, row)
 
 
+_BAND_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def band_pairs(values: np.ndarray, hashranges: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Pairs ``(i, j)``, ``i < j``, of rows of ``values`` equal on every row of some band.
+
+    The candidates a ``MinHashLSH`` with these bands would give, for all rows at once: each band
+    is reduced to one uint64 per row, rows are sorted by it, and every pair within a run of equal
+    keys is taken (then checked on the band's values, so a collision of the reduction adds
+    nothing). Returned as ``int64[k, 2]``, sorted by ``(j, i)``, without repeats.
+    """
+    m = values.shape[0]
+    found = []
+    for start, end in hashranges:
+        band = values[:, start:end]
+        key = band[:, 0].astype(np.uint64)
+        with np.errstate(over="ignore"):
+            for c in range(1, end - start):
+                key = key * _BAND_MIX + band[:, c].astype(np.uint64)
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        new_run = np.ones(m, dtype=bool)
+        new_run[1:] = ordered[1:] != ordered[:-1]
+        if new_run.all():
+            continue
+        run_start = np.maximum.accumulate(np.where(new_run, np.arange(m), 0))
+        before = np.arange(m) - run_start  # earlier members of the run
+        total = int(before.sum())
+        later = np.repeat(np.arange(m), before)
+        first = np.repeat(run_start, before)
+        step = np.arange(total) - np.repeat(np.cumsum(before) - before, before)
+        a, b = order[first + step], order[later]
+        same = np.all(values[a, start:end] == values[b, start:end], axis=1)
+        found.append(np.stack([np.minimum(a, b)[same], np.maximum(a, b)[same]], axis=1))
+    if not found:
+        return np.empty((0, 2), dtype=np.int64)
+    pairs = np.concatenate(found).astype(np.int64)
+    code = np.sort(pairs[:, 1] * m + pairs[:, 0])
+    keep = np.ones(code.size, dtype=bool)
+    keep[1:] = code[1:] != code[:-1]
+    code = code[keep]
+    return np.stack([code % m, code // m], axis=1)
+
+
 class Grouper:
     """Incremental grouping of documents by MinHash signature.
 
@@ -629,6 +673,9 @@ class Grouper:
         self._root_cluster: dict[int, str] = {}
         self._cluster_seq: dict[str, int] = {}  # every id ever issued -> founding order
         self.merges: list[tuple[str, str]] = []  # (absorbed_id, surviving_id), in order
+        # Rows added by add_many but not yet in the LSH tables: inserted when a later add needs
+        # the index (a corpus grouped in one batch never pays for building it).
+        self._unindexed: list[int] = []
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -693,6 +740,7 @@ class Grouper:
         if n_shingles < 0:
             raise ValueError(f"n_shingles must be >= 0, got {n_shingles}")
         published = _timestamp(published_at)  # before any change: a bad value leaves no trace
+        self._index_pending()
         row = self._row_of.get(doc_id)
         is_new = row is None
         if row is None:
@@ -721,6 +769,130 @@ class Grouper:
             assert self._lead_lsh is not None
             _lsh_insert(self._lead_lsh, row, lead_keys)
         return edges
+
+    def add_many(
+        self,
+        doc_ids: Sequence[Hashable],
+        signatures: np.ndarray,
+        n_shingles: Sequence[int] | np.ndarray,
+        published_at: Sequence[datetime | float | None] | None = None,
+        leads: np.ndarray | None = None,
+    ) -> list[Edge]:
+        """``add`` each document in order, with the candidates among them found in one batch.
+
+        The same edges (in the same order) and clusters as ``add`` called once per document:
+        a pair of new documents is a candidate when their signatures agree on a whole band, as
+        in the LSH; pairs with documents added earlier come from the index as in ``add``. The
+        new documents enter the LSH tables only when a later ``add`` needs them. Known or
+        repeated doc ids (changed pages) take ``add`` one by one.
+        """
+        n = len(doc_ids)
+        sigs = np.asarray(signatures, dtype=np.uint32)
+        counts = np.asarray(n_shingles, dtype=np.int64)
+        if sigs.shape != (n, self.config.num_perm) or counts.shape != (n,):
+            raise ValueError(
+                f"expected {n} signatures of {self.config.num_perm} values and {n} shingle "
+                f"counts, got {sigs.shape} and {counts.shape}"
+            )
+        dates = list(published_at) if published_at is not None else [None] * n
+        lead_rows = None if leads is None else np.asarray(leads, dtype=np.uint32)
+        if len(set(doc_ids)) != n or any(d in self._row_of for d in doc_ids):
+            return [
+                edge
+                for i, doc_id in enumerate(doc_ids)
+                for edge in self.add(
+                    doc_id,
+                    sigs[i],
+                    int(counts[i]),
+                    dates[i],
+                    None if lead_rows is None else lead_rows[i],
+                )
+            ]
+        if (counts < 0).any():
+            raise ValueError(f"n_shingles must be >= 0, got {int(counts.min())}")
+        published = np.array([_timestamp(d) for d in dates], dtype=np.float64)
+        self._index_pending()
+        first = len(self._ids)
+        had_index = first > 0
+        self.reserve(first + n)
+        for doc_id in doc_ids:
+            self._append(doc_id)
+        rows = np.arange(first, first + n)
+        self._sigs[rows] = sigs
+        self._n_shingles[rows] = counts
+        self._published[rows] = published
+        has_lead = np.zeros(n, dtype=bool)
+        if lead_rows is not None and self._lead_lsh is not None:
+            has_lead = counts > 0
+            self._leads[rows] = lead_rows
+        self._has_lead[rows] = has_lead
+
+        # Candidates: (earlier row, later row), from the batch and from the index.
+        indexed = np.flatnonzero(counts > 0)
+        found = [first + indexed[band_pairs(sigs[indexed], self._lsh.hashranges)]]
+        if self._lead_lsh is not None:
+            with_lead = np.flatnonzero(has_lead)
+            lead_pairs = band_pairs(self._leads[first + with_lead], self._lead_lsh.hashranges)
+            found.append(first + with_lead[lead_pairs])
+        if had_index:
+            for i in indexed.tolist():
+                row = first + i
+                old = _lsh_query(self._lsh, self._band_hashes(row))
+                if has_lead[i]:
+                    old.update(_lsh_query(self._lead_lsh, self._lead_band_hashes(row)))
+                if old:
+                    found.append(np.array([[a, row] for a in sorted(old)], dtype=np.int64))
+        pairs = np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
+        if pairs.size:
+            code = np.sort(pairs[:, 1] * (first + n) + pairs[:, 0])
+            keep = np.ones(code.size, dtype=bool)
+            keep[1:] = code[1:] != code[:-1]
+            code = code[keep]
+            pairs = np.stack([code % (first + n), code // (first + n)], axis=1)
+        edges = self._verify_pairs(pairs)
+        partners: dict[int, list[int]] = {}
+        for edge in edges:
+            partners.setdefault(self._row_of[edge.doc_b], []).append(self._row_of[edge.doc_a])
+        for row in rows.tolist():
+            self._join(row, partners.get(row, []), found=True)
+        self._unindexed.extend((first + indexed).tolist())
+        return edges
+
+    def _verify_pairs(self, pairs: np.ndarray) -> list[Edge]:
+        """Edges of the candidate pairs ``(earlier, later)`` that pass verification, in order."""
+        if not pairs.size:
+            return []
+        a, b = pairs[:, 0], pairs[:, 1]
+        estimates = np.count_nonzero(self._sigs[a] == self._sigs[b], axis=1) / self.config.num_perm
+        edges = []
+        for other, row, j in zip(a.tolist(), b.tolist(), estimates.tolist(), strict=True):
+            n_a, n_b = int(self._n_shingles[other]), int(self._n_shingles[row])
+            relation, a_in_b, b_in_a = classify(j, n_a, n_b, self.config)
+            if relation is None and self._has_lead[row] and self._has_lead[other]:
+                relation = classify_lead(self._lead_jaccard(row, other), n_a, n_b, self.config)
+            if relation is None:
+                continue
+            lag = float(self._published[row] - self._published[other])
+            edges.append(
+                Edge(
+                    doc_a=self._ids[other],
+                    doc_b=self._ids[row],
+                    jaccard=j,
+                    a_in_b=a_in_b,
+                    b_in_a=b_in_a,
+                    relation=relation,
+                    lag_seconds=None if math.isnan(lag) else lag,
+                )
+            )
+        return edges
+
+    def _index_pending(self) -> None:
+        """Insert the rows ``add_many`` left out of the LSH tables."""
+        for row in self._unindexed:
+            _lsh_insert(self._lsh, row, self._band_hashes(row))
+            if self._lead_lsh is not None and self._has_lead[row]:
+                _lsh_insert(self._lead_lsh, row, self._lead_band_hashes(row))
+        self._unindexed = []
 
     def _lead_jaccard(self, a: int, b: int) -> float:
         return float(np.count_nonzero(self._leads[a] == self._leads[b])) / self.config.lead_perm
@@ -763,39 +935,13 @@ class Grouper:
         return row
 
     def _verified_edges(self, row: int, keys: list[bytes], lead_keys: list[bytes]) -> list[Edge]:
-        sig = self._sigs[row]
         found = _lsh_query(self._lsh, keys)
         if lead_keys:
             assert self._lead_lsh is not None
             found.update(_lsh_query(self._lead_lsh, lead_keys))
         found.discard(row)
-        candidates = sorted(found)
-        if not candidates:
-            return []
-        cand = np.asarray(candidates, dtype=np.int64)
-        estimates = np.count_nonzero(self._sigs[cand] == sig, axis=1) / self.config.num_perm
-        n_b = int(self._n_shingles[row])
-        edges = []
-        for other, j in zip(candidates, estimates.tolist(), strict=True):
-            n_a = int(self._n_shingles[other])
-            relation, a_in_b, b_in_a = classify(j, n_a, n_b, self.config)
-            if relation is None and self._has_lead[row] and self._has_lead[other]:
-                relation = classify_lead(self._lead_jaccard(row, other), n_a, n_b, self.config)
-            if relation is None:
-                continue
-            lag = float(self._published[row] - self._published[other])
-            edges.append(
-                Edge(
-                    doc_a=self._ids[other],
-                    doc_b=self._ids[row],
-                    jaccard=j,
-                    a_in_b=a_in_b,
-                    b_in_a=b_in_a,
-                    relation=relation,
-                    lag_seconds=None if math.isnan(lag) else lag,
-                )
-            )
-        return edges
+        pairs = np.array([[other, row] for other in sorted(found)], dtype=np.int64)
+        return self._verify_pairs(pairs.reshape(-1, 2))
 
     def _join(self, row: int, partners: list[int], *, found: bool) -> None:
         """Union ``row`` with its verified partners; the oldest cluster id among them survives."""
@@ -916,9 +1062,6 @@ def group_corpus(
         raise ValueError(f"got {len(ids)} ids but {len(texts)} texts")
     sigs, counts, lead_sigs = fingerprints_and_leads(texts, config)
     grouper = Grouper(config)
-    edges: list[Edge] = []
-    dates: Iterable[datetime | float | None] = published_at or [None] * len(ids)
-    leads = lead_sigs if config.lead_words else [None] * len(ids)
-    for doc_id, sig, n, date, lead in zip(ids, sigs, counts.tolist(), dates, leads, strict=True):
-        edges.extend(grouper.add(doc_id, sig, n, date, lead))
+    leads = lead_sigs if config.lead_words else None
+    edges = grouper.add_many(ids, sigs, counts, published_at, leads)
     return grouper.assignments(), edges

@@ -9,7 +9,7 @@ from pipelines.config import SIGNATURE_FIELDS, GroupingConfig
 
 def test_defaults_string_form_and_digest_are_stable():
     config = GroupingConfig()
-    assert str(config) == "n1_w3_p128_s1_affine32_poly64_t0.30_j0.35_c0.70_m20_z2_l30x64_0.40_0.55"
+    assert str(config) == "n1_w3_p128_s1_oph_poly64_t0.30_j0.30_c0.70_m20_z2_l30x64_0.40_0.55"
     assert config.digest == GroupingConfig().digest
     assert len(config.digest) == 16 and int(config.digest, 16) >= 0
 
@@ -21,7 +21,8 @@ def test_digest_changes_with_any_field():
         GroupingConfig(shingle_size=5),
         GroupingConfig(num_perm=256),
         GroupingConfig(seed=7),
-        GroupingConfig(hash_function="sha1"),
+        GroupingConfig(scheme="affine32"),
+        GroupingConfig(scheme="affine32", hash_function="sha1"),
         GroupingConfig(lsh_threshold=0.4),
         GroupingConfig(lsh_weights=(0.3, 0.7)),
         GroupingConfig(duplicate_jaccard=0.6),
@@ -66,9 +67,9 @@ def test_from_dict_names_unknown_keys():
         ({"num_perm": True}, "GroupingConfig.num_perm must be an integer"),
         ({"seed": -1}, "GroupingConfig.seed must be [0, 4294967295], got -1"),
         ({"excerpt_min_shingles": 0}, "GroupingConfig.excerpt_min_shingles must be >= 1"),
-        ({"scheme": "legacy"}, "GroupingConfig.scheme must be one of affine32, got 'legacy'"),
+        ({"scheme": "legacy"}, "GroupingConfig.scheme must be one of oph, affine32, got 'legacy'"),
         (
-            {"hash_function": "md5"},
+            {"hash_function": "md5", "scheme": "affine32"},
             "GroupingConfig.hash_function must be one of poly64, xx64, sha1",
         ),
         ({"lsh_weights": (0.5, 0.6)}, "GroupingConfig.lsh_weights must be two numbers"),
@@ -103,7 +104,7 @@ def test_signature_compatibility_only_looks_at_signature_fields():
         ("shingle_size", 5),
         ("num_perm", 64),
         ("seed", 2),
-        ("hash_function", "sha1"),
+        ("scheme", "affine32"),
     ]:
         other = GroupingConfig(**{field: value})
         assert not base.signatures_compatible_with(other), field
@@ -112,6 +113,11 @@ def test_signature_compatibility_only_looks_at_signature_fields():
             f"{field}: {value!r} -> {getattr(base, field)!r}"
         ]
     assert "scheme" in SIGNATURE_FIELDS
+    affine, sha1 = (
+        GroupingConfig(scheme="affine32"),
+        GroupingConfig(scheme="affine32", hash_function="sha1"),
+    )
+    assert affine.signature_differences(sha1) == ["hash_function: 'sha1' -> 'poly64'"]
 
 
 def test_require_compatible_names_the_state_and_the_differences():

@@ -25,12 +25,14 @@ def random_texts(n: int, seed: int, max_words: int = 400) -> list[str]:
 @pytest.mark.parametrize(
     "config",
     [
-        GroupingConfig(),
-        GroupingConfig(hash_function="xx64"),
-        GroupingConfig(hash_function="sha1"),
-        GroupingConfig(num_perm=64, seed=42, shingle_size=5),
-        GroupingConfig(num_perm=64, seed=42, shingle_size=5, hash_function="xx64"),
-        GroupingConfig(num_perm=256, seed=0, shingle_size=1),
+        GroupingConfig(scheme="affine32"),
+        GroupingConfig(scheme="affine32", hash_function="xx64"),
+        GroupingConfig(scheme="affine32", hash_function="sha1"),
+        GroupingConfig(scheme="affine32", num_perm=64, seed=42, shingle_size=5),
+        GroupingConfig(
+            scheme="affine32", num_perm=64, seed=42, shingle_size=5, hash_function="xx64"
+        ),
+        GroupingConfig(scheme="affine32", num_perm=256, seed=0, shingle_size=1),
     ],
     ids=str,
 )
@@ -55,7 +57,7 @@ def test_identical_to_datasketch_update_batch(config):
 
 @pytest.mark.parametrize("hash_function", ["poly64", "xx64"])
 def test_per_shingle_update_gives_the_same_values(hash_function):
-    config = GroupingConfig(hash_function=hash_function)
+    config = GroupingConfig(scheme="affine32", hash_function=hash_function)
     text = random_texts(1, seed=5)[0]
     m = MinHash(num_perm=config.num_perm, seed=config.seed, hashfunc=fp.hashfunc(config))
     for s in fp.shingles_of(text, config):
@@ -64,7 +66,7 @@ def test_per_shingle_update_gives_the_same_values(hash_function):
 
 
 def test_blocked_product_matches_datasketch_for_any_block_size(monkeypatch):
-    config = GroupingConfig(num_perm=32)
+    config = GroupingConfig(scheme="affine32", num_perm=32)
     texts = random_texts(10, seed=9, max_words=900)
     for block in (1, 7, 256, 5000):  # partial last blocks, one block, a block per shingle
         monkeypatch.setattr(fp, "_BLOCK", block)
@@ -135,7 +137,7 @@ def test_estimates_within_binomial_bounds_of_exact_jaccard(hash_function):
     With p permutations the estimate is a share of p matches, sigma = sqrt(J(1-J)/p). A broken
     permutation (e.g. all permutations alike) gives estimates of 0 or 1 and fails both checks.
     """
-    config = GroupingConfig(hash_function=hash_function)
+    config = GroupingConfig(scheme="affine32", hash_function=hash_function)
     p = config.num_perm
     rng = np.random.default_rng(11)
     errors, sigmas = [], []
@@ -172,7 +174,7 @@ def test_bytes_round_trip_and_column_of_many():
 
 
 def test_lean_minhash_wrapping_works_with_datasketch():
-    config = GroupingConfig()
+    config = GroupingConfig(scheme="affine32")
     texts = random_texts(6, seed=2)
     sigs = fp.signatures(texts, config)
     lean = [fp.to_lean_minhash(s, config) for s in sigs]
@@ -202,9 +204,10 @@ def test_jaccard_many_matches_pairwise():
     assert many.tolist() == [fp.jaccard(sigs[0], s) for s in sigs]
 
 
-@pytest.mark.parametrize("hash_function", ["poly64", "xx64"])
-def test_lead_signature_is_the_minhash_of_the_opening_shingles(hash_function):
-    config = GroupingConfig(hash_function=hash_function, lead_words=30)
+@pytest.mark.parametrize("scheme,hash_function", [("oph", "poly64"), ("affine32", "xx64")])
+def test_lead_signature_is_the_minhash_of_the_opening_shingles(scheme, hash_function):
+    """Under either signature scheme a lead signature is datasketch's affine32 MinHash."""
+    config = GroupingConfig(scheme=scheme, hash_function=hash_function, lead_words=30)
     texts = random_texts(20, seed=6)
     leads = fp.lead_signatures(texts, config)
     for text, lead in zip(texts, leads, strict=True):
@@ -213,11 +216,14 @@ def test_lead_signature_is_the_minhash_of_the_opening_shingles(hash_function):
         assert np.array_equal(lead, reference), text[:40]
 
 
-@pytest.mark.parametrize("hash_function", ["poly64", "xx64"])
+@pytest.mark.parametrize(
+    "scheme,hash_function", [("oph", "poly64"), ("affine32", "poly64"), ("affine32", "xx64")]
+)
 @pytest.mark.parametrize("lead_words", [30, 3, 2, 0])
-def test_fingerprints_and_leads_equal_the_separate_functions(hash_function, lead_words):
-    """One normalisation per text gives the values of `fingerprints` and `lead_signatures`."""
-    config = GroupingConfig(hash_function=hash_function, lead_words=lead_words)
+def test_fingerprints_and_leads_equal_the_separate_functions(scheme, hash_function, lead_words):
+    """One normalisation per text gives the values of `fingerprints` and `lead_signatures`
+    (for ``oph``: the batch path's leads and counts equal the per-text functions')."""
+    config = GroupingConfig(scheme=scheme, hash_function=hash_function, lead_words=lead_words)
     texts = random_texts(30, seed=8)
     texts += ["", "one", "two words", "three little words", " ".join(["w"] * 29)]
     texts += [" ".join(f"w{i}" for i in range(n)) for n in (29, 30, 31, 32)]
@@ -226,3 +232,53 @@ def test_fingerprints_and_leads_equal_the_separate_functions(hash_function, lead
     assert np.array_equal(sigs, ref_sigs)
     assert np.array_equal(counts, ref_counts)
     assert np.array_equal(leads, fp.lead_signatures(texts, config))
+
+
+def test_oph_estimates_within_binomial_bounds_of_exact_jaccard():
+    """One-permutation signatures estimate Jaccard as well as k permutations do: each estimate
+    within 5 sigma (k-permutation sigma), the mean error near its expectation. Word 1-shingles,
+    so each text's shingle set is known exactly."""
+    config = GroupingConfig(shingle_size=1)
+    p = config.num_perm
+    rng = np.random.default_rng(12)
+    errors, sigmas = [], []
+    for i in range(80):
+        n_a, n_b = int(rng.integers(60, 1500)), int(rng.integers(60, 1500))
+        shared = int(rng.integers(0, min(n_a, n_b) + 1))
+        set_a = [f"d{i}s{k}" for k in range(shared)] + [f"d{i}a{k}" for k in range(n_a - shared)]
+        set_b = [f"d{i}s{k}" for k in range(shared)] + [f"d{i}b{k}" for k in range(n_b - shared)]
+        exact = shared / (n_a + n_b - shared)
+        (sig_a, sig_b), counts = fp.fingerprints([" ".join(set_a), " ".join(set_b)], config)
+        assert counts.tolist() == [n_a, n_b]
+        est = fp.jaccard(sig_a, sig_b)
+        sigma = math.sqrt(exact * (1 - exact) / p)
+        assert abs(est - exact) <= 5 * sigma + 1.5 / p, (exact, est)
+        errors.append(abs(est - exact))
+        sigmas.append(sigma)
+    expected_mae = math.sqrt(2 / math.pi) * float(np.mean(sigmas))
+    assert float(np.mean(errors)) <= 1.4 * expected_mae + 0.002
+
+
+def test_oph_fills_every_bin_and_batches_equal_single_texts():
+    """Short texts leave most bins empty: they are filled (no all-max value but for an empty
+    text), a copy still matches itself everywhere, and a text's signature does not depend on
+    the batch it came in."""
+    config = GroupingConfig()
+    texts = random_texts(40, seed=14, max_words=60) + ["a b c d", "a b c d e"]
+    sigs, counts = fp.fingerprints(texts, config)
+    for text, sig, n in zip(texts, sigs, counts, strict=True):
+        assert np.array_equal(sig, fp.fingerprint(text, config).signature)
+        if n == 0:
+            assert (sig == 0xFFFFFFFF).all()
+        else:
+            assert (sig != 0xFFFFFFFF).all(), text
+    short = fp.fingerprints(["a b c d", "a b c d e"], config)[0]
+    assert 0 < fp.jaccard(short[0], short[1]) < 1  # two of three shingles shared: J = 2/3
+    big = fp.fingerprints(texts * 120, config)  # more than one batch
+    assert np.array_equal(big[0][: len(texts)], sigs)
+    assert np.array_equal(big[0][-len(texts) :], sigs)
+
+
+def test_oph_needs_the_poly64_hash():
+    with pytest.raises(ValueError, match="needs hash_function 'poly64'"):
+        GroupingConfig(hash_function="xx64")

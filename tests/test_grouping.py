@@ -443,3 +443,62 @@ def test_reserve_grows_once_and_changes_nothing_else():
     assert reserved.assignments() == plain.assignments()
     reserved.reserve(10)  # never shrinks
     assert reserved._sigs.shape[0] == 3000
+
+
+def test_add_many_gives_the_edges_and_clusters_of_one_add_per_document():
+    """A batch finds its candidates by sorting band keys; edges, their order, clusters, merges
+    and what later adds see must be those of ``add`` called in the same order."""
+    from pipelines.fingerprint import fingerprints_and_leads
+
+    t = Texts(21)
+    base = [t.story(int(t.rng.integers(40, 400))) for _ in range(40)]
+    texts = base + [t.edit(x, 0.08) for x in base] + [" ".join(x.split()[:45]) for x in base]
+    texts += [t.insert_sentences(x, 2) for x in base[:10]] + ["", "", "one two"]
+    order = t.rng.permutation(len(texts))
+    texts = [texts[i] for i in order]
+    ids = [f"d{i}" for i in range(len(texts))]
+    sigs, counts, leads = fingerprints_and_leads(texts, CONFIG)
+    one_by_one = Grouper(CONFIG)
+    edges = [
+        e
+        for i in range(len(ids))
+        for e in one_by_one.add(ids[i], sigs[i], int(counts[i]), float(i), leads[i])
+    ]
+    for cut in (len(ids), 37):  # one batch; a batch, then a second one against the index
+        batch = Grouper(CONFIG)
+        got = batch.add_many(ids[:cut], sigs[:cut], counts[:cut], list(range(cut)), leads[:cut])
+        got += batch.add_many(ids[cut:], sigs[cut:], counts[cut:], list(range(cut, len(ids))),
+                              leads[cut:])  # fmt: skip
+        assert got == edges and len(edges) > 100
+        assert batch.assignments() == one_by_one.assignments()
+        assert batch.merges == one_by_one.merges
+        extra = t.edit(base[3], 0.05)  # a later single add sees the batch's documents
+        assert add_text(batch, "late", extra) == add_text(one_by_one, "late", extra)
+        one_by_one = Grouper(CONFIG)
+        for i in range(len(ids)):
+            one_by_one.add(ids[i], sigs[i], int(counts[i]), float(i), leads[i])
+    # Known ids (changed pages) in a batch take add one by one: the same result again.
+    again = Grouper(CONFIG)
+    again.add_many(ids, sigs, counts, leads=leads)
+    redo = again.add_many(ids[:5], sigs[5:10], counts[5:10], leads=leads[5:10])
+    same = Grouper(CONFIG)
+    same.add_many(ids, sigs, counts, leads=leads)
+    assert redo == [e for i in range(5) for e in same.add(ids[i], sigs[5 + i], int(counts[5 + i]),
+                                                          None, leads[5 + i])]  # fmt: skip
+
+
+def test_band_pairs_are_the_lsh_candidates():
+    from pipelines.grouping import band_pairs
+
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 3, size=(60, 6)).astype(np.uint32)  # many equal bands
+    ranges = [(0, 2), (2, 4), (4, 6)]
+    expected = sorted(
+        (i, j)
+        for j in range(60)
+        for i in range(j)
+        if any((values[i, s:e] == values[j, s:e]).all() for s, e in ranges)
+    )
+    got = band_pairs(values, ranges)
+    assert [tuple(p) for p in got.tolist()] == sorted(expected, key=lambda p: (p[1], p[0]))
+    assert band_pairs(values[:1], ranges).shape == (0, 2)

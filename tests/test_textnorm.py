@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from demoweb.web import DemoWeb
-from pipelines.textnorm import _normalise_regex, _prepare, normalise, shingles, tokens
+from pipelines.textnorm import (
+    _normalise_ascii,
+    _normalise_bmp,
+    _normalise_regex,
+    _prepare,
+    normalise,
+    shingles,
+    tokens,
+)
 
 
 @pytest.mark.parametrize(
@@ -107,6 +115,7 @@ def test_ascii_fast_path_gives_the_regex_words():
     ]
     assert len(demo) > 50 and all(t.isascii() for t in texts)
     for text in texts:
+        assert _normalise_ascii(text) == _normalise_regex(_prepare(text)), repr(text)
         assert normalise(text) == _normalise_regex(_prepare(text)), repr(text)
 
 
@@ -117,7 +126,31 @@ def test_text_that_becomes_ascii_takes_the_fast_path_with_the_same_words():
     for text in texts:
         prepared = _prepare(text)
         assert normalise(text) == _normalise_regex(prepared), repr(text)
+        if prepared.isascii():
+            assert _normalise_ascii(prepared) == _normalise_regex(prepared), repr(text)
     assert sum(_prepare(t).isascii() and not t.isascii() for t in texts) > 1000
+
+
+def test_code_point_path_gives_the_regex_words_on_any_script():
+    """Non-ASCII text takes the code-point masks; they must give exactly the regex's words."""
+    rng = np.random.default_rng(13)
+    scripts = (
+        "ab -'.,:/@&_\u00e9\u00fc\u00df\u0301\u0308\u0915\u093f\u094d\u0e01\u0e31"
+        "\u65e5\u672c\u00b2\u00bd\u0663\u2167\u00a0\u2019\u201c\u2014!?\u00a3\u2022"
+    )
+    texts = [
+        *_soup(rng, 4000, scripts),
+        *_soup(rng, 500, "a\u0301 .-"),  # marks next to words, joiners and spaces
+        "caf\u00e9 na\u00efve \u2014 \u00a3120,000 \u2022 r\u00e9sum\u00e9s",
+        "\u0928\u092e\u0938\u094d\u0924\u0947 \u0926\u0941\u0928\u093f\u092f\u093e",
+        "emoji \U0001f600 and \U00020000 beyond the plane",
+    ]
+    texts += [" ".join(texts[i : i + 40]) for i in range(0, 800, 40)]  # long: the masks path
+    for text in texts:
+        prepared = _prepare(text)
+        assert normalise(text) == _normalise_regex(prepared), repr(text)
+        assert _normalise_bmp(prepared) == _normalise_regex(prepared), repr(text)
+    assert sum(not _prepare(t).isascii() for t in texts) > 3000
 
 
 def test_combining_marks_class_covers_every_plane_with_marks() -> None:
