@@ -17,16 +17,17 @@ DAY     ?= 1
 PORT    ?= 8800
 REPEAT  ?= 3
 DOCUMENTS ?= 1000000
+REALPAGES ?= ../shared/realpages
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test crawl demo-web reprocess evaluate bench bench-scale lint clean
+.PHONY: help venv test crawl demo-web reprocess evaluate evaluate-real bench bench-scale lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
 	@echo
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS)"
+	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALPAGES=$(REALPAGES)"
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +48,9 @@ reprocess: $(STAMP) ## rebuild documents, edges, clusters and the state from the
 
 evaluate: $(STAMP) ## crawl the demo web SEED/SITES/STORIES and score it against its ground truth
 	$(PY) -m pipelines.evaluate --crawl --seed $(SEED) --sites $(SITES) --stories $(STORIES) --data $(DATA)
+
+evaluate-real: $(STAMP) ## crawl the real pages of REALPAGES on a loopback proxy; score beside trafilatura
+	$(PY) -m pipelines.evaluate_real --crawl --pages $(REALPAGES) --data $(DATA)
 
 demo-web: $(STAMP) ## serve the demo web in the foreground (proxy on 127.0.0.1:PORT)
 	$(PY) -m demoweb serve --port $(PORT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --day $(DAY)
