@@ -6,7 +6,7 @@ the same run. Scored as `python -m pipelines.evaluate_real --pages tests/realpag
 (offline: extract_html, article detection, the furniture step with the host as domain).
 
 Measured on 2026-12-02 (`python -m pipelines.evaluate_real --pages tests/realpages`): plain
-trafilatura F1 0.8975, leak 0.094; pipeline F1 0.8817, leak 0.094. The pipeline's gap is one page
+trafilatura F1 0.8975, leak 0.094; pipeline F1 0.8849, leak 0.087. The pipeline's gap is one page
 that begins with an XHTML `<?xml ... encoding?>` declaration, which extract_html cannot parse yet
 (0 of its 3 snippets), and one embedded tweet that the set counts as content.
 """
