@@ -18,16 +18,17 @@ PORT    ?= 8800
 REPEAT  ?= 3
 DOCUMENTS ?= 1000000
 REALTEXT ?= ../shared/realtext/news_2025.parquet
+REALPAGES ?= ../shared/realpages
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast crawl demo-web reprocess migrate evaluate bench bench-realtext bench-scale lint clean
+.PHONY: help venv test test-fast crawl demo-web reprocess migrate evaluate evaluate-real bench bench-realtext bench-scale lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
 	@echo
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT)"
+	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALPAGES=$(REALPAGES)"
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +55,9 @@ migrate: $(STAMP) ## rewrite the datasets of DATA in the current schema version,
 
 evaluate: $(STAMP) ## crawl the demo web SEED/SITES/STORIES and score it against its ground truth
 	$(PY) -m pipelines.evaluate --crawl --seed $(SEED) --sites $(SITES) --stories $(STORIES) --data $(DATA)
+
+evaluate-real: $(STAMP) ## crawl the real pages of REALPAGES on a loopback proxy; score beside trafilatura
+	$(PY) -m pipelines.evaluate_real --crawl --pages $(REALPAGES) --data $(DATA)
 
 demo-web: $(STAMP) ## serve the demo web in the foreground (proxy on 127.0.0.1:PORT)
 	$(PY) -m demoweb serve --port $(PORT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --day $(DAY)

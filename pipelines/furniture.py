@@ -39,7 +39,15 @@ DEFAULT_MIN_VARIANTS = 3  # any site: one template filled in three different way
 # (an excerpt of its opening), and removing it would make those copies harder to join.
 GLOBAL_MAX_WORDS = 20
 GLOBAL_EXACT = "*exact"  # pseudo-domains of the cross-site tables
-GLOBAL_SHAPE = "*shape"
+GLOBAL_SHAPE = "*shape"  # template -> distinct lines (variants) seen with it
+GLOBAL_SHAPE_FAMILIES = "*shape-families"  # template -> distinct copy families seen with it
+# The cross-site template rule needs a template with words of its own: with names and numbers
+# masked, "June 9 - Tampa, FL @ Amphitheatre", "200 g Zucker" or the German headings
+# "Aufbau und Inhalt" / "Leitsaetze des Gerichts" keep at most one word, and such shapes recur
+# on any site (on the 990 real pages of ../shared/realpages this rule removed 84 lines of
+# article content and 3,552 lines in all). Promo templates keep their wording ("X the rest of
+# the story on X").
+GLOBAL_SHAPE_MIN_WORDS = 3
 # Lines seen on one page only are kept to notice when they recur; beyond this many per domain
 # the oldest are forgotten, which bounds the model's size (about 40 bytes a line).
 MAX_SINGLETONS_PER_DOMAIN = 50_000
@@ -70,6 +78,30 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"^(continue|keep) reading\b",
         r"^.{0,200}\b(photo|image|picture|photograph)s?( credit)?\s*:\s*[^.:]{2,60}$",
         r"^(copyright\b|\u00a9|all rights reserved\b)",  # no \b after the sign: it is no word
+        # The same kinds of line in the languages of real pages (German, French, Spanish,
+        # Italian, Polish on ../shared/realpages): teaser headings as whole lines, teaser
+        # prefixes, image credits, share widgets, paywall and newsletter lines.
+        r"^(auch interessant|interessant auch|(das|dies)( thema)? k\u00f6nnte (dich|sie) "
+        r"(auch )?interessieren|weitere (themen|artikel|beitr\u00e4ge|nachrichten|meldungen)|"
+        r"empfohlene (beitr\u00e4ge|artikel)|\u00e4hnliche (beitr\u00e4ge|artikel)|"
+        r"mehr zum thema|verwandte (artikel|beitr\u00e4ge|themen)|vorschau auf den n\u00e4chsten "
+        r"artikel|teilnehmende blogs|related (posts|articles|stories|content)|you may also like|"
+        r"further reading|\u00e0 lire aussi|a lire aussi|lire aussi|sur le m\u00eame sujet|"
+        r"lea tambi\u00e9n|lee tambi\u00e9n|te puede interesar|noticias relacionadas|"
+        r"leggi anche|potrebbe interessarti|czytaj (te\u017c|tak\u017ce|r\u00f3wnie\u017c|"
+        r"wi\u0119cej)|zobacz (te\u017c|tak\u017ce|r\u00f3wnie\u017c))\b.{0,120}$",
+        r"^(lesen sie (auch|hier|mehr|weiter)|hier weiterlesen|weiterlesen|pour lire la suite|"
+        r"pour acc\u00e9der|lire la suite|leer m\u00e1s|continuar leyendo|"
+        r"leggi (tutto|di pi\u00f9))\b",
+        r"^(beitragsbild|titelbild|titelfoto|bildquelle|bildnachweis|bildrechte|fotos?|bild|"
+        r"image illustrative|cr\u00e9dits? photos?|foto ?credits?|fotocredit)\s*(\(\w+\))?\s*:",
+        r"^(teilen mit|diesen beitrag teilen|wird geladen|bild anzeigen|jetzt teilen|"
+        r"partager( cet article)?|compartir)\s*[:.!]?\s*$",
+        r"^(if you (enjoyed|liked) (reading )?this|we want to hear what you think|"
+        r"our standards:|support (our|independent) journalism)\b",
+        r"^(mit unserem newsletter|(jetzt )?(zum )?newsletter (abonnieren|anmelden)|"
+        r"abonnieren sie (unseren|den) newsletter|inscrivez-vous \u00e0 (notre|la) newsletter|"
+        r"abonnez-vous \u00e0 (notre|la) newsletter|suscr\u00edbete a (nuestro|el) bolet\u00edn)\b",
     )
 )
 # Credit lines name the outlet a copy came from: "This article first appeared on The X."
@@ -109,6 +141,12 @@ def shape_key(line: str) -> str:
     """
     masked = _VARIABLE.sub("X", line.strip())
     return "s" + line_key(masked) if masked.strip("X .,:;-") else ""
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def shape_words(line: str) -> int:
+    """Words a line's template keeps of its own (what `shape_key` does not mask)."""
+    return sum(1 for w in _VARIABLE.sub("X", line.strip()).split() if w.strip("X .,:;-|@()"))
 
 
 def split_lines(text: str) -> list[str]:
@@ -198,13 +236,18 @@ class FurnitureModel:
         """
         exact = self.domains.setdefault(GLOBAL_EXACT, {})
         shapes = self.domains.setdefault(GLOBAL_SHAPE, {})
+        families = self.domains.setdefault(GLOBAL_SHAPE_FAMILIES, {})
         for line in dict.fromkeys(lines):
             key = line_key(line)
             if key:
                 _count(exact, key, cluster_id, line)
-                _count(shapes, shape_key(line), key, line)
+                shape = shape_key(line)
+                if shape and shape_words(line) >= GLOBAL_SHAPE_MIN_WORDS:
+                    _count(shapes, shape, key, line)
+                    _count(families, shape, cluster_id, line)
         self._trim(exact)
         self._trim(shapes)
+        self._trim(families)
 
     def is_furniture(self, domain: str, line: str) -> bool:
         key, shape = line_key(line), shape_key(line)
@@ -220,11 +263,16 @@ class FurnitureModel:
         exact = self.domains.get(GLOBAL_EXACT, {}).get(key)
         if not long and exact is not None and exact.pages >= self.min_clusters:
             return True
-        entry = self.domains.get(GLOBAL_SHAPE, {}).get(shape)
-        # A long templated line (an advert naming a different firm and town each time) needs
-        # one variant more than a short one.
+        # A template filled in `need` different ways in `need` different copy families: the
+        # lines of one template on one page (a list of tour dates, results, ingredients) are
+        # one family, so they never count as each other's evidence. A long templated line (an
+        # advert naming a different firm and town each time) needs one variant more.
         need = self.min_variants + (1 if long else 0)
-        return entry is not None and entry.pages >= need
+        variants = self.domains.get(GLOBAL_SHAPE, {}).get(shape)
+        if variants is None or variants.pages < need:
+            return False
+        families = self.domains.get(GLOBAL_SHAPE_FAMILIES, {}).get(shape)
+        return families is not None and families.pages >= need
 
     def furniture_lines(self, domain: str) -> list[str]:
         """Recurring lines of a domain (one example text per template), for audits."""

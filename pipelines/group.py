@@ -63,7 +63,9 @@ def document_row(
         "credited_source": x.get("credited_source"),
         "based_on_url": x.get("based_on_url"),
         "canonical_off_site": bool(x.get("canonical_off_site")),
-        "furniture_removed": [],
+        # embedded social posts the extractor took out of the page; the furniture step adds
+        # the lines it removes
+        "furniture_removed": list(x.get("embeds_removed") or ()),
         "grouping_config": grouping_config,
     }
 
@@ -180,7 +182,7 @@ def finish_run(
         row = documents[d]
         kept, removed = cleaned[d]
         row["text"] = texts[i]
-        row["furniture_removed"] = removed
+        row["furniture_removed"] = [*row.get("furniture_removed", ()), *removed]
         row["word_count"] = len(texts[i].split())
         row["content_hash"] = content_hash(texts[i])
         row["minhash"] = to_bytes(sigs[i])

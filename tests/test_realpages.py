@@ -1,0 +1,69 @@
+"""A floor on real pages: 50 pages of trafilatura's evaluation set (tests/realpages/NOTE.md).
+
+Like trafilatura's own `tests/eval_gate.py`: the pipeline's snippet F1 and boilerplate leak on a
+fixed corpus must not fall below pinned floors, nor below plain trafilatura on the same pages in
+the same run. Scored as `python -m pipelines.evaluate_real --pages tests/realpages` does
+(offline: extract_html, article detection, the furniture step with the host as domain).
+
+Measured on 2026-12-02 (`python -m pipelines.evaluate_real --pages tests/realpages`): plain
+trafilatura F1 0.8975, leak 0.094; pipeline F1 0.8849, leak 0.087. The pipeline's gap is one page
+that begins with an XHTML `<?xml ... encoding?>` declaration, which extract_html cannot parse yet
+(0 of its 3 snippets), and one embedded tweet that the set counts as content.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.evaluate_real import evaluate_offline, load_pages, snippet_counts
+
+SUBSET = Path(__file__).resolve().parent / "realpages"
+F1_FLOOR = 0.87
+LEAK_CEILING = 0.10
+# Below plain trafilatura by at most this much F1: the page above that cannot be parsed yet
+# costs 0.016.
+MAX_F1_BELOW_TRAFILATURA = 0.02
+
+
+@pytest.fixture(scope="module")
+def scores() -> dict[str, Any]:
+    report = evaluate_offline(load_pages(SUBSET), workers=2)
+    report.pop("_results")
+    return report
+
+
+def test_the_subset_is_the_fixed_one() -> None:
+    pages = load_pages(SUBSET)
+    assert len(pages) == 50
+    assert all(p.path.is_file() and p.with_ and p.without for p in pages)
+
+
+def test_pipeline_floor_on_real_pages(scores: dict[str, Any]) -> None:
+    ours = scores["pipeline"]
+    detail = json.dumps({k: scores[k] for k in ("trafilatura", "pipeline")}, indent=1)
+    assert ours["f1"] >= F1_FLOOR, detail
+    assert ours["leak"] <= LEAK_CEILING, detail
+    assert ours["documents"] >= 48, detail  # every page there has main content
+
+
+def test_pipeline_is_not_worse_than_plain_trafilatura(scores: dict[str, Any]) -> None:
+    ours, plain = scores["pipeline"], scores["trafilatura"]
+    detail = json.dumps({"trafilatura": plain, "pipeline": ours}, indent=1)
+    assert ours["f1"] >= plain["f1"] - MAX_F1_BELOW_TRAFILATURA, detail
+    assert ours["leak"] <= plain["leak"], detail
+
+
+def test_snippet_counts_as_trafilaturas_eval_common() -> None:
+    text = "The council met. It voted.\nShare this"
+    assert snippet_counts(text, ["council met", "voted", "budget"], ["Share", "Imprint"]) == (
+        2,
+        1,
+        1,
+        1,
+    )
+    # no output: every with-snippet missed, every without-snippet absent
+    assert snippet_counts("", ["a", "b"], ["c"]) == (0, 2, 0, 1)
