@@ -51,7 +51,7 @@ reprocess: $(STAMP) ## rebuild documents, edges, clusters and the state from the
 	$(PY) -m pipelines.reprocess --data $(DATA)
 
 migrate: $(STAMP) ## rewrite the datasets of DATA in the current schema version, in place
-	$(PY) -m pipelines.migrate --data $(DATA)
+	$(PY) -m pipelines.storage.migrate --data $(DATA)
 
 evaluate: $(STAMP) ## crawl the demo web SEED/SITES/STORIES and score it against its ground truth
 	$(PY) -m pipelines.evaluate --crawl --seed $(SEED) --sites $(SITES) --stories $(STORIES) --data $(DATA)

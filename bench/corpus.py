@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.config import GroupingConfig
+from pipelines.core.config import GroupingConfig
 
 COPY_KINDS = ("verbatim", "light", "heavy", "noisy", "excerpt", "truncated")
 _EDIT_RATE = {"light": 0.02, "heavy": 0.08, "noisy": 0.15}
@@ -137,7 +137,7 @@ def generator(seed: int) -> Generator:
 
 def make_chunk(seed: int, start: int, stop: int, config: dict) -> Chunk:
     """Generate and fingerprint stories ``[start, stop)`` (runs in a worker process)."""
-    from pipelines.fingerprint import fingerprints_and_leads
+    from pipelines.core.fingerprint import fingerprints_and_leads
 
     cfg = GroupingConfig.from_dict(config)
     gen = generator(seed)

@@ -24,7 +24,7 @@ def extract_one(html: bytes, url: str) -> int:
     """Length of the text trafilatura extracts (returned so the work cannot be skipped)."""
     import trafilatura
 
-    from pipelines.decode import decode_html
+    from pipelines.core.decode import decode_html
     from pipelines.extract import TRAFILATURA_OPTIONS
 
     doc = trafilatura.bare_extraction(decode_html(html, None), url=url, **TRAFILATURA_OPTIONS)

@@ -489,7 +489,7 @@ TOOLS: dict[str, Callable[[pa.Table], list[Hashable]]] = {
 
 def score(docs: Sequence[Doc], labels: Sequence[Hashable]) -> dict[str, Any]:
     """Pairwise P/R/F1 over copy families, recall per copy kind, rewrite pairs merged."""
-    from pipelines.metrics import pairwise_prf
+    from pipelines.core.metrics import pairwise_prf
 
     p, r, f1 = pairwise_prf([d.family for d in docs], list(labels))
     by_family: dict[str, list[int]] = {}
@@ -546,7 +546,7 @@ def forget_lines() -> None:
     They live for the process; a repetition on the same texts would find every line's key
     already computed, which no first run on new texts does.
     """
-    from pipelines import furniture
+    from pipelines.core import furniture
 
     for cached in (furniture.line_key, furniture.shape_key, furniture.is_generic_furniture):
         cached.cache_clear()

@@ -3,12 +3,12 @@
     python -m bench.scale [--documents 1000000] [--workers 2] [--out data/bench/scale.json]
 
 1. Texts: the demo web's article pages generated without HTTP (``bench.corpus``: its copy
-   families, rewrites and excerpts, clean text), signatures with ``pipelines.fingerprint`` in a
+   families, rewrites and excerpts, clean text), signatures with ``pipelines.core.fingerprint`` in a
    process pool. Reported separately: this is the crawl's extraction-side work, not grouping.
-2. Grouping: every signature into one ``pipelines.grouping.Grouper`` with ``GroupingConfig()``
+2. Grouping: every signature into one ``pipelines.core.grouping.Grouper`` with ``GroupingConfig()``
    defaults, in order, as the crawl does it (LSH query, verification, union, insert). Wall time
    and the peak RSS of this process are the figures of the target (<= 10 min, <= 6 GB).
-3. Quality: pairwise precision/recall/F1 (``pipelines.metrics``) against the families, on a
+3. Quality: pairwise precision/recall/F1 (``pipelines.core.metrics``) against the families, on a
    sample of stories (every document of each sampled story) and on all documents.
 """
 
@@ -29,9 +29,9 @@ import numpy as np
 
 from bench.corpus import Chunk, make_chunk
 from bench.measure import machine
-from pipelines.config import GroupingConfig
-from pipelines.grouping import Grouper
-from pipelines.metrics import adjusted_rand_index, pairwise_prf
+from pipelines.core.config import GroupingConfig
+from pipelines.core.grouping import Grouper
+from pipelines.core.metrics import adjusted_rand_index, pairwise_prf
 
 DOCS_PER_STORY_GUESS = 2.5  # the story, its copies (geometric) and a rewrite a third of the time
 

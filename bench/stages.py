@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from bench.measure import Measured, cpu_timed, median, python_env, run_measured
-from pipelines.config import GroupingConfig
+from pipelines.core.config import GroupingConfig
 
 
 @dataclass
@@ -98,7 +98,7 @@ def measured_module(module: str, sources: Path, data: Path, *extra: str) -> Meas
 
 def pipeline_crawl(ctx: BenchContext, sources: Path, data: Path) -> tuple[Measured, int]:
     """``python -m crawler.run --bench --quiet``; (cost, pages stored)."""
-    from pipelines.store import read_table
+    from pipelines.storage.store import read_table
 
     m = measured_module("crawler.run", sources, data, "--bench", "--quiet")
     if m.returncode != 0:
@@ -122,7 +122,7 @@ def extraction_pages(data: Path, out: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipelines.store import decompress_html, read_table
+    from pipelines.storage.store import decompress_html, read_table
 
     pages = read_table(data, "pages", columns=["final_url", "status", "content_type", "html"])
     urls, bodies = [], []
@@ -156,7 +156,7 @@ def crawl_stages(ctx: BenchContext) -> None:
     from crawler.run import demo_web_server
     from crawler.sources import DemoWebConfig
     from pipelines.extract import worker_count
-    from pipelines.store import read_table
+    from pipelines.storage.store import read_table
 
     workers = worker_count(0)
     nproc = os.cpu_count() or 1
@@ -262,7 +262,7 @@ def datasketch_per_shingle(texts: list[str], config: GroupingConfig) -> list[Any
     """The baseline: one ``MinHash.update`` per shingle (same permutations, shingles, hash)."""
     from datasketch import MinHash
 
-    from pipelines.fingerprint import hashfunc, shingles_of
+    from pipelines.core.fingerprint import hashfunc, shingles_of
 
     out = []
     for text in texts:
@@ -298,7 +298,7 @@ def fingerprint_stage(ctx: BenchContext) -> None:
     The baseline is timed with ``baseline_config`` (a C hash); whether our signatures equal
     datasketch's is checked separately with our own hash function through ``update_batch``.
     """
-    from pipelines.fingerprint import (
+    from pipelines.core.fingerprint import (
         datasketch_minhash,
         fingerprints,
         jaccard,
@@ -375,7 +375,7 @@ def fingerprint_stage(ctx: BenchContext) -> None:
 def _bare_lsh(config: GroupingConfig) -> Any:
     from datasketch import MinHashLSH
 
-    from pipelines.grouping import lsh_params
+    from pipelines.core.grouping import lsh_params
 
     return MinHashLSH(
         num_perm=config.num_perm,
@@ -402,8 +402,8 @@ def grouping_stage(ctx: BenchContext) -> None:
     memory per indexed document on ``ctx.index_docs`` generated documents. Baseline: datasketch's
     ``MinHashLSH`` alone (default storage, insert and query, no verification)."""
     from bench.corpus import texts_and_families
-    from pipelines.fingerprint import fingerprints, to_lean_minhash
-    from pipelines.grouping import Grouper
+    from pipelines.core.fingerprint import fingerprints, to_lean_minhash
+    from pipelines.core.grouping import Grouper
 
     cfg = ctx.config
     sigs, counts = fingerprints(ctx.texts, cfg)
@@ -484,8 +484,8 @@ def parquet_stage(ctx: BenchContext) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipelines.schemas import schema_for
-    from pipelines.store import DatasetWriter
+    from pipelines.storage.schemas import schema_for
+    from pipelines.storage.store import DatasetWriter
 
     if not ctx.document_rows:
         raise RuntimeError("no documents to write")
@@ -551,10 +551,10 @@ def recrawl_stage(ctx: BenchContext) -> None:
     """Wall time of a re-crawl of the unchanged demo web against the first crawl's (issue 5).
 
     Both crawls run in the same repetition, into the same data folder (so the second one sends
-    conditional requests); `pipelines.recrawl_bench` does the timing.
+    conditional requests); `bench.recrawl` does the timing.
     """
+    from bench.recrawl import measure_recrawl
     from crawler.sources import DemoWebConfig
-    from pipelines.recrawl_bench import measure_recrawl
 
     result = measure_recrawl(
         repeats=ctx.repeat,

@@ -36,7 +36,7 @@ class PageItem:
     def body_hash(self) -> str | None:
         """SHA-1 of the body, computed once: the pages row and the crawl state both use it."""
         if self._body_hash is None and self.body is not None:
-            from pipelines.store import body_hash
+            from pipelines.storage.store import body_hash
 
             self._body_hash = body_hash(self.body)
         return self._body_hash

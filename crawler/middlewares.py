@@ -52,8 +52,8 @@ class ConfiguredProxyMiddleware:
 class ConditionalGetMiddleware:
     """Ask for a page seen before only if it changed: If-None-Match / If-Modified-Since.
 
-    The validators come from the state the last committed run left (pipelines/state.py), keyed
-    by the canonical URL of the request as it is sent, so a redirect never carries the
+    The validators come from the state the last committed run left (pipelines/storage/state.py),
+    keyed by the canonical URL of the request as it is sent, so a redirect never carries the
     validators of the URL it came from. Only the spider's own requests are made conditional:
     Scrapy's robots.txt middleware would read a 304 (no body) as "everything allowed".
     Off with CONDITIONAL_GET = False.
@@ -76,7 +76,7 @@ class ConditionalGetMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        from pipelines.urls import canonicalise_url
+        from pipelines.core.urls import canonicalise_url
 
         if "source" not in request.meta:
             return

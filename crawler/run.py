@@ -4,7 +4,7 @@
 
 One run at a time per data folder: the run holds `DATA/.lock` (fcntl.flock, released by the
 kernel however the process ends). Before any request it finishes what a killed run left
-(pipelines/state.recover) and checks that the saved grouping state is comparable with this
+(pipelines/storage/state.recover) and checks that the saved grouping state is comparable with this
 run's config. The run's log goes to stderr and to `DATA/logs/<run_id>.log`.
 
 Exit codes (for cron and systemd):
@@ -80,7 +80,7 @@ def write_demo_truth(cfg: DemoWebConfig, data_dir: Path, *, write: bool = False)
     """
     from demoweb import DemoWeb
     from demoweb.truth import write_truth
-    from pipelines.store import atomic_write_json
+    from pipelines.storage.store import atomic_write_json
 
     folder = data_dir / "demo-web"
     name = f"truth-seed{cfg.seed}-sites{cfg.sites}-stories{cfg.stories}-day{cfg.day}.parquet"
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     data_dir = Path(args.data)
-    from pipelines.state import RunLockedError, run_lock
+    from pipelines.storage.state import RunLockedError, run_lock
 
     try:
         lock = run_lock(data_dir, "crawl")
@@ -198,9 +198,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _locked_run(args: argparse.Namespace, config: SourcesConfig, data_dir: Path) -> int:
-    from pipelines.config import GroupingConfig, IncompatibleStateError
-    from pipelines.state import StateError, prepare_folder
-    from pipelines.store import new_run_id
+    from pipelines.core.config import GroupingConfig, IncompatibleStateError
+    from pipelines.storage.state import StateError, prepare_folder
+    from pipelines.storage.store import new_run_id
 
     run_id = new_run_id()
     # The folder is locked (main) and prepared here; the write stage then only writes.

@@ -20,10 +20,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from pipelines.config import GroupingConfig
-from pipelines.furniture import FurnitureModel
-from pipelines.grouping import Grouper
-from pipelines.store import atomic_write_table
+from pipelines.core.config import GroupingConfig
+from pipelines.core.furniture import FurnitureModel
+from pipelines.core.grouping import Grouper
+from pipelines.storage.store import atomic_write_table
 
 ASSIGNMENTS_SCHEMA = pa.schema(
     [

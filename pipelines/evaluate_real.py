@@ -133,7 +133,7 @@ def _offline_job(args: tuple[str, str]) -> dict[str, Any]:
     """Plain trafilatura and extract_html on one page (in a worker process)."""
     import trafilatura
 
-    from pipelines.decode import decode_html
+    from pipelines.core.decode import decode_html
     from pipelines.extract import process_page
 
     url, path = args

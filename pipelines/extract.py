@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.decode import decode_html, looks_binary
+from pipelines.core.decode import decode_html, looks_binary
 
 # Options of the extraction, recorded with the data (see settings_digest in the runs table).
 # include_comments=False: comment threads are not the article. deduplicate=False: trafilatura's
@@ -114,8 +114,8 @@ def extract_html(html: str, url: str | None = None, hint: str | None = None) -> 
     import trafilatura
     from lxml import html as lxml_html
 
-    from pipelines.origin import provenance_hints
-    from pipelines.pagekind import classify, page_signals
+    from pipelines.core.origin import provenance_hints
+    from pipelines.core.pagekind import classify, page_signals
 
     if not html.strip():
         return {"is_article": False, "article_reason": "empty", "text": ""}
@@ -247,8 +247,8 @@ def _init_worker() -> None:
     # Import once per worker, not per page.
     import trafilatura  # noqa: F401
 
-    import pipelines.origin  # noqa: F401
-    import pipelines.pagekind  # noqa: F401
+    import pipelines.core.origin  # noqa: F401
+    import pipelines.core.pagekind  # noqa: F401
 
 
 def process_page(
@@ -257,7 +257,7 @@ def process_page(
     """Extract one page in a worker process; errors are returned, not raised.
 
     The crawl and `make reprocess` both call this with the stored body and Content-Type, so a
-    page is decoded (pipelines/decode.py) and classified the same way by both.
+    page is decoded (pipelines/core/decode.py) and classified the same way by both.
     """
     try:
         if len(body) > _MAX_HTML_BYTES:

@@ -20,10 +20,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.config import GroupingConfig
-from pipelines.extract import content_hash
-from pipelines.fingerprint import fingerprints_and_leads, to_bytes
-from pipelines.furniture import (
+from pipelines.core.config import GroupingConfig
+from pipelines.core.fingerprint import fingerprints_and_leads, to_bytes
+from pipelines.core.furniture import (
     GLOBAL_EXACT,
     GLOBAL_SHAPE,
     FurnitureModel,
@@ -32,10 +31,11 @@ from pipelines.furniture import (
     shape_key,
     split_lines,
 )
-from pipelines.grouping import Edge, Grouper
+from pipelines.core.grouping import Edge, Grouper
+from pipelines.core.urls import canonical_doc_id, canonicalise_url
+from pipelines.extract import content_hash
 from pipelines.run import RunContext
-from pipelines.state import Link, SeenPage
-from pipelines.urls import canonical_doc_id, canonicalise_url
+from pipelines.storage.state import Link, SeenPage
 
 
 def document_row(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.core.urls import canonicalise_url
 from pipelines.run import RunContext
-from pipelines.schemas import schema_for
-from pipelines.store import DatasetWriter, compress_html
-from pipelines.urls import canonicalise_url
+from pipelines.storage.schemas import schema_for
+from pipelines.storage.store import DatasetWriter, compress_html
 
 
 def page_row(item: Any, run_id: str) -> dict[str, Any]:
-    """The `pages` row of one PageItem (plain function; see pipelines/schemas.py)."""
+    """The `pages` row of one PageItem (plain function; see pipelines/storage/schemas.py)."""
     body = item.body if item.status and item.body is not None else None
     return {
         "url": item.url,

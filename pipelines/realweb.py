@@ -57,7 +57,7 @@ def served_url(url: str) -> str:
 
 def url_key(url: str) -> str:
     """Host, path and query of a request or page URL: what the server looks pages up by."""
-    from pipelines.urls import canonicalise_url
+    from pipelines.core.urls import canonicalise_url
 
     return canonicalise_url(url)
 
@@ -151,7 +151,7 @@ def crawl_and_score(
 def score_crawl(data_dir: Path, served: dict[str, RealPage], workers: int = 0) -> dict[str, Any]:
     """Snippet scores of a crawl's documents and of plain trafilatura on its stored pages."""
     from pipelines.evaluate import _charset, baseline_texts
-    from pipelines.store import read_table
+    from pipelines.storage.store import read_table
 
     by_key = {url_key(u): p for u, p in served.items()}
     docs = {

@@ -29,7 +29,8 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from pipelines.config import GroupingConfig
+from pipelines.core.config import GroupingConfig
+from pipelines.core.urls import canonical_doc_id, canonicalise_url
 from pipelines.extract import (
     _is_html,
     content_hash,
@@ -38,9 +39,8 @@ from pipelines.extract import (
     worker_count,
 )
 from pipelines.group import document_row, is_new_version
-from pipelines.state import CrawlState, SeenPage, run_lock
-from pipelines.store import decompress_html, new_run_id, read_table
-from pipelines.urls import canonical_doc_id, canonicalise_url
+from pipelines.storage.state import CrawlState, SeenPage, run_lock
+from pipelines.storage.store import decompress_html, new_run_id, read_table
 
 DERIVED_TABLES = ("documents", "edges", "clusters", "cluster_history", "state")
 PAGE_COLUMNS = [
@@ -158,7 +158,7 @@ def reprocess(
             config=grouping,
             run_row=row,
         )
-        from pipelines.state import publish_clusters
+        from pipelines.storage.state import publish_clusters
 
         publish_clusters(staging, state)
     swap_in(staging, root)
@@ -199,8 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=0, help="extraction processes (0 = one per core)"
     )
     args = parser.parse_args(argv)
-    from pipelines.config import IncompatibleStateError
-    from pipelines.state import RunLockedError, prepare_folder
+    from pipelines.core.config import IncompatibleStateError
+    from pipelines.storage.state import RunLockedError, prepare_folder
 
     root = Path(args.data)
     try:

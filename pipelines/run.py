@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipelines.config import GroupingConfig
-from pipelines.store import new_run_id
+from pipelines.core.config import GroupingConfig
+from pipelines.storage.store import new_run_id
 
 if TYPE_CHECKING:
-    from pipelines.state import CrawlState, SeenPage
-    from pipelines.store import DatasetWriter
+    from pipelines.storage.state import CrawlState, SeenPage
+    from pipelines.storage.store import DatasetWriter
 
 
 @dataclass
@@ -40,7 +40,7 @@ class RunContext:
     def state(self) -> CrawlState:
         """The committed state of the data folder (loaded on first use, once per run)."""
         if self._state is None:
-            from pipelines.state import CrawlState
+            from pipelines.storage.state import CrawlState
 
             self._state = CrawlState.load(self.data_dir)
         return self._state

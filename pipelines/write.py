@@ -23,21 +23,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipelines.config import GroupingConfig
-from pipelines.furniture import FurnitureModel
+from pipelines.core.config import GroupingConfig
+from pipelines.core.furniture import FurnitureModel
+from pipelines.core.grouping import Edge, Grouper
+from pipelines.core.origin import choose_origin, edge_direction
 from pipelines.group import finish_run
-from pipelines.grouping import Edge, Grouper
-from pipelines.origin import choose_origin, edge_direction
 from pipelines.run import RunContext
-from pipelines.schemas import schema_for
-from pipelines.state import (
+from pipelines.storage.schemas import schema_for
+from pipelines.storage.state import (
     CrawlState,
     SeenPage,
     prepare_folder,
     publish_clusters,
     run_lock,
 )
-from pipelines.store import DatasetWriter, write_cluster_history, write_run_record
+from pipelines.storage.store import DatasetWriter, write_cluster_history, write_run_record
 
 PACKAGES = ("scrapy", "trafilatura", "datasketch", "pyarrow", "duckdb", "numpy", "lxml")
 
@@ -178,7 +178,7 @@ def edge_rows(
 def doc_meta(
     row: dict[str, Any], extract_hash: str, known: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """The state's record of a document's latest version (pipelines/state.DOCS_SCHEMA)."""
+    """The state's record of a document's latest version (pipelines/storage/state.DOCS_SCHEMA)."""
     return {
         "doc_id": row["doc_id"],
         "url": row["url"],
@@ -212,7 +212,7 @@ def commit_run(
 ) -> dict[str, Any]:
     """End a run: group its new and changed documents, write them, commit the state.
 
-    Order, so that a kill at any moment is recoverable (pipelines/state.recover): the run's
+    Order, so that a kill at any moment is recoverable (pipelines/storage/state.recover): the run's
     documents, edges and cluster_history partitions; the new state version and its CURRENT
     pointer (the commit); the clusters file analysts read; the runs row, written by the caller.
     Returns the final runs row (`final_row(counts)`). With `commit=False` (a reprocess, which

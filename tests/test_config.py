@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.config import SIGNATURE_FIELDS, GroupingConfig
+from pipelines.core.config import SIGNATURE_FIELDS, GroupingConfig
 
 
 def test_defaults_string_form_and_digest_are_stable():
@@ -121,7 +121,7 @@ def test_signature_compatibility_only_looks_at_signature_fields():
 
 
 def test_require_compatible_names_the_state_and_the_differences():
-    from pipelines.config import IncompatibleStateError
+    from pipelines.core.config import IncompatibleStateError
 
     config = GroupingConfig()
     config.require_compatible(GroupingConfig(lsh_threshold=0.5), "state X")  # thresholds may vary

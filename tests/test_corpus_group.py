@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from demoweb import DemoWeb
+from pipelines.core.metrics import pairwise_prf
 from pipelines.corpus import group_table
-from pipelines.metrics import pairwise_prf
 
 REPO = Path(__file__).resolve().parent.parent
 

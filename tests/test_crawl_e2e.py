@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 
-from pipelines.urls import canonicalise_url
+from pipelines.core.urls import canonicalise_url
 
 REPO = Path(__file__).resolve().parent.parent
 

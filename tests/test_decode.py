@@ -1,4 +1,4 @@
-"""Bytes -> text as a browser would read them (pipelines/decode.py), and the fetch helpers."""
+"""Bytes -> text as a browser would read them (pipelines/core/decode.py), and the fetch helpers."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 
 from crawler.middlewares import retry_after_seconds
 from crawler.sources import is_trap
-from pipelines.decode import decode_html, looks_binary, sniff_encoding
-from pipelines.urls import request_url
+from pipelines.core.decode import decode_html, looks_binary, sniff_encoding
+from pipelines.core.urls import request_url
 
 NAIVE = "naïve café €5 “quoted”"
 

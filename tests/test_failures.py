@@ -15,8 +15,8 @@ import pytest
 
 from demoweb import hostile
 from demoweb.spawn import REPO_ROOT, server_env
-from pipelines.state import run_lock
-from pipelines.store import new_run_id, write_run_record
+from pipelines.storage.state import run_lock
+from pipelines.storage.store import new_run_id, write_run_record
 from tests.conftest import start_demo_web
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")

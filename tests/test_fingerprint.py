@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from pipelines import fingerprint as fp
-from pipelines.config import GroupingConfig
-from pipelines.textnorm import shingles, tokens
+from pipelines.core import fingerprint as fp
+from pipelines.core.config import GroupingConfig
+from pipelines.core.textnorm import shingles, tokens
 
 WORDS = [f"w{i}" for i in range(300)] + ["\u00e9t\u00e9", "na\u00efve", "\u201cquoted\u201d"]
 

@@ -1,4 +1,4 @@
-"""The furniture model and the generic patterns (pipelines.furniture), as plain functions."""
+"""The furniture model and the generic patterns (pipelines.core.furniture), as plain functions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from demoweb import DemoWeb
-from pipelines.furniture import (
+from pipelines.core.furniture import (
     GENERIC_PATTERNS,
     FurnitureModel,
     clean_text,
@@ -15,6 +15,7 @@ from pipelines.furniture import (
     is_generic_furniture,
     split_lines,
 )
+from pipelines.storage.state import load_furniture, save_furniture
 
 
 @pytest.mark.parametrize(
@@ -134,11 +135,11 @@ def test_model_round_trips_through_its_file(tmp_path: Path) -> None:
         model.observe("a.test", page, ["A line on every page of the site", f"Body {page}."])
     model.observe_clusters("c1", ["Shared promo line"])
     path = tmp_path / "model.json"
-    model.save(path)
-    loaded = FurnitureModel.load(path)
+    save_furniture(model, path)
+    loaded = load_furniture(path)
     assert loaded == model
     assert loaded.furniture_lines("a.test") == ["A line on every page of the site"]
     path.write_text("{not json")
     with pytest.raises(ValueError, match="make reprocess"):
-        FurnitureModel.load(path)
-    assert FurnitureModel.load(tmp_path / "missing.json") == FurnitureModel()
+        load_furniture(path)
+    assert load_furniture(tmp_path / "missing.json") == FurnitureModel()

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
-from pipelines.config import GroupingConfig
-from pipelines.fingerprint import fingerprint
-from pipelines.grouping import (
+from pipelines.core.config import GroupingConfig
+from pipelines.core.fingerprint import fingerprint
+from pipelines.core.grouping import (
     DUPLICATE,
     EXCERPT,
     ArrayBuckets,
@@ -24,6 +24,7 @@ from pipelines.grouping import (
     estimate_intersection,
     group_corpus,
 )
+from pipelines.storage.state import load_grouper, save_grouper
 
 CONFIG = GroupingConfig()
 
@@ -230,8 +231,8 @@ def test_band_hashes_queries_and_inserts_are_datasketchs():
     candidates and buckets must be those of datasketch's own MinHashLSH.insert/query."""
     from datasketch import MinHashLSH
 
-    from pipelines.fingerprint import fingerprints, to_lean_minhash
-    from pipelines.grouping import _band_keys, _lsh_query
+    from pipelines.core.fingerprint import fingerprints, to_lean_minhash
+    from pipelines.core.grouping import _band_keys, _lsh_query
 
     t = Texts(12)
     base = [t.story(120) for _ in range(20)]
@@ -390,8 +391,8 @@ def test_save_load_gives_identical_later_behaviour(tmp_path):
     for i, text in enumerate(first):
         add_text(grouper, f"a{i}", text)
     path = tmp_path / "state" / "grouping.npz"
-    grouper.save(path)
-    loaded = Grouper.load(path, CONFIG)
+    save_grouper(grouper, path)
+    loaded = load_grouper(path, CONFIG)
     assert loaded.assignments() == grouper.assignments()
     assert [p.name for p in path.parent.iterdir()] == ["grouping.npz"]  # no temporary left
     for i, text in enumerate(later):
@@ -408,11 +409,11 @@ def test_load_with_other_thresholds_works_but_incomparable_signatures_fail(tmp_p
     grouper = Grouper(CONFIG)
     add_text(grouper, "a", Texts(8).story(100))
     path = tmp_path / "g.npz"
-    grouper.save(path)
+    save_grouper(grouper, path)
     relaxed = GroupingConfig(lsh_threshold=0.4, duplicate_jaccard=0.6)
-    assert Grouper.load(path, relaxed).cluster_of("a") == cluster_id_for("a")
+    assert load_grouper(path, relaxed).cluster_of("a") == cluster_id_for("a")
     with pytest.raises(IncompatibleStateError) as err:
-        Grouper.load(path, GroupingConfig(num_perm=64))
+        load_grouper(path, GroupingConfig(num_perm=64))
     message = str(err.value)
     assert "make reprocess" in message and "num_perm: 128 -> 64" in message
     assert str(CONFIG) in message
@@ -422,7 +423,7 @@ def test_save_needs_plain_ids(tmp_path):
     grouper = Grouper(CONFIG)
     add_text(grouper, ("tuple", "id"), "some text here")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="str or int doc ids"):
-        grouper.save(tmp_path / "g.npz")
+        save_grouper(grouper, tmp_path / "g.npz")
 
 
 def test_group_corpus_checks_lengths():
@@ -448,7 +449,7 @@ def test_reserve_grows_once_and_changes_nothing_else():
 def test_add_many_gives_the_edges_and_clusters_of_one_add_per_document():
     """A batch finds its candidates by sorting band keys; edges, their order, clusters, merges
     and what later adds see must be those of ``add`` called in the same order."""
-    from pipelines.fingerprint import fingerprints_and_leads
+    from pipelines.core.fingerprint import fingerprints_and_leads
 
     t = Texts(21)
     base = [t.story(int(t.rng.integers(40, 400))) for _ in range(40)]
@@ -488,7 +489,7 @@ def test_add_many_gives_the_edges_and_clusters_of_one_add_per_document():
 
 
 def test_band_pairs_are_the_lsh_candidates():
-    from pipelines.grouping import band_pairs
+    from pipelines.core.grouping import band_pairs
 
     rng = np.random.default_rng(3)
     values = rng.integers(0, 3, size=(60, 6)).astype(np.uint32)  # many equal bands

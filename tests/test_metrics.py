@@ -9,8 +9,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from pipelines import metrics
-from pipelines.metrics import (
+from pipelines.core import metrics
+from pipelines.core.metrics import (
     ExtractionCase,
     adjusted_rand_index,
     body_loss,

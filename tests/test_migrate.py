@@ -13,9 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from demoweb.spawn import REPO_ROOT, server_env
-from pipelines import store
-from pipelines.migrate import migrate
-from pipelines.schemas import PARTITIONED_TABLES, VERSION_KEY
+from pipelines.storage import store
+from pipelines.storage.migrate import migrate
+from pipelines.storage.schemas import PARTITIONED_TABLES, VERSION_KEY
 
 TABLES = ("pages", "documents", "edges", "runs", "clusters", "cluster_history")
 

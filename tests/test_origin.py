@@ -1,4 +1,4 @@
-"""choose_origin and edge_direction (pipelines/origin.py): the rules in their order of strength."""
+"""choose_origin and edge_direction (pipelines/core/origin.py): the rules, strongest first."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.origin import choose_origin, edge_direction
+from pipelines.core.origin import choose_origin, edge_direction
 
 T0 = datetime(2026, 11, 1, 8, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ import polars as pl
 import pyarrow.dataset as ds
 import pytest
 
-from pipelines.schemas import PARTITIONED_TABLES, TABLES
+from pipelines.storage.schemas import PARTITIONED_TABLES, TABLES
 
 TABLE_NAMES = sorted(TABLES)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.schemas import TABLES, schema_for
+from pipelines.storage.schemas import TABLES, schema_for
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

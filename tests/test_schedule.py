@@ -21,8 +21,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines.state import run_lock
-from pipelines.urls import canonical_doc_id, canonicalise_url
+from pipelines.core.urls import canonical_doc_id, canonicalise_url
+from pipelines.storage.state import run_lock
 
 REPO = Path(__file__).resolve().parent.parent
 

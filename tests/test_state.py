@@ -19,10 +19,10 @@ import duckdb
 import pytest
 
 from demoweb import DemoWeb
-from pipelines.config import GroupingConfig, IncompatibleStateError
+from pipelines.core.config import GroupingConfig, IncompatibleStateError
 from pipelines.extract import content_hash
 from pipelines.group import document_row, is_new_version
-from pipelines.state import (
+from pipelines.storage.state import (
     CrawlState,
     RunLockedError,
     check_compatible,
@@ -30,7 +30,7 @@ from pipelines.state import (
     recover,
     run_lock,
 )
-from pipelines.store import new_run_id, write_run_record
+from pipelines.storage.store import new_run_id, write_run_record
 from pipelines.write import commit_run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def story(k: int) -> str:
 def doc(name: str, text: str, run_id: str, minutes: int) -> dict[str, Any]:
     url = f"http://{name}.test/story"
     x = {"text": text, "title": f"Title of {name}", "site_name": name}
-    from pipelines.urls import canonical_doc_id
+    from pipelines.core.urls import canonical_doc_id
 
     return document_row(
         url, T0 + timedelta(minutes=minutes), x, canonical_doc_id(url), run_id, "cfg"
@@ -165,7 +165,7 @@ CRASH_SCRIPT = textwrap.dedent(
     """
     import os, sys
     sys.path[:0] = [{repo!r}, {tests!r}]
-    import pipelines.state as state_mod
+    import pipelines.storage.state as state_mod
     import pipelines.write as write_mod
     import test_state as t
 
@@ -242,7 +242,7 @@ def test_lock_is_exclusive_and_released_when_the_holder_dies(tmp_path: Path) -> 
                 sys.executable,
                 "-c",
                 "import sys; sys.path.insert(0, sys.argv[1]);"
-                "from pipelines.state import run_lock, RunLockedError\n"
+                "from pipelines.storage.state import run_lock, RunLockedError\n"
                 "try:\n    run_lock(sys.argv[2]).__enter__()\nexcept RunLockedError as e:\n"
                 "    print(e); sys.exit(3)",
                 str(REPO),
@@ -259,7 +259,7 @@ def test_lock_is_exclusive_and_released_when_the_holder_dies(tmp_path: Path) -> 
             sys.executable,
             "-c",
             "import sys, time; sys.path.insert(0, sys.argv[1]);"
-            "from pipelines.state import run_lock\n"
+            "from pipelines.storage.state import run_lock\n"
             "with run_lock(sys.argv[2]):\n    print('held', flush=True); time.sleep(600)",
             str(REPO),
             str(root),
@@ -280,7 +280,7 @@ def test_lock_is_exclusive_and_released_when_the_holder_dies(tmp_path: Path) -> 
 
 
 def test_bench_figures_merge_into_an_existing_json_file(tmp_path: Path) -> None:
-    from pipelines.recrawl_bench import merge_into
+    from bench.recrawl import merge_into
 
     out = tmp_path / "bench" / "latest.json"
     merge_into(out, {"recrawl_ratio": 0.5})

@@ -18,9 +18,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines import schemas, store
-from pipelines.schemas import SCHEMA_VERSION, TABLE_KEY, VERSION_KEY
-from pipelines.store import SchemaMismatchError
+from pipelines.storage import schemas, store
+from pipelines.storage.schemas import SCHEMA_VERSION, TABLE_KEY, VERSION_KEY
+from pipelines.storage.store import SchemaMismatchError
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = dt.datetime(2026, 11, 5, 14, 22, 33, 123456, tzinfo=dt.UTC)
@@ -391,7 +391,7 @@ CHILD = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from pipelines import schemas, store
+    from pipelines.storage import schemas, store
 
     root, signal_file, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     real_fsync = os.fsync
@@ -425,7 +425,7 @@ def _start_child(tmp_path: Path, mode: str) -> tuple[subprocess.Popen, Path]:
     page_source = textwrap.dedent(
         f"""
         import datetime as dt, os
-        from pipelines import store
+        from pipelines.storage import store
         T0 = dt.datetime.fromisoformat({T0.isoformat()!r})
         def PAGE(i):
             body = os.urandom(20_000)  # incompressible: every file takes a while to write

@@ -1,4 +1,4 @@
-"""Normalisation and shingling rules (pipelines.textnorm)."""
+"""Normalisation and shingling rules (pipelines.core.textnorm)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from demoweb.web import DemoWeb
-from pipelines.textnorm import (
+from pipelines.core.textnorm import (
     _normalise_ascii,
     _normalise_bmp,
     _normalise_regex,
@@ -157,7 +157,7 @@ def test_combining_marks_class_covers_every_plane_with_marks() -> None:
     """Import scans only MARK_PLANES; a scan of the whole code space finds nothing more."""
     import sys
 
-    from pipelines.textnorm import _MARKS, _combining_marks_class
+    from pipelines.core.textnorm import _MARKS, _combining_marks_class
 
     every_plane = tuple(range((sys.maxunicode >> 16) + 1))
     assert _combining_marks_class(every_plane) == _MARKS

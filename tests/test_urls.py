@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from pipelines.urls import canonical_doc_id, canonicalise_url
+from pipelines.core.urls import canonical_doc_id, canonicalise_url
 
 
 @pytest.mark.parametrize(

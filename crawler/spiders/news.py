@@ -2,7 +2,7 @@
 
 Thin: it decides what to request and hands every response, whatever its status, to the item
 pipelines as a PageItem. Whether a page is an article is decided after extraction
-(pipelines/pagekind.py), from the page's own signals and the discovery hint set here.
+(pipelines/core/pagekind.py), from the page's own signals and the discovery hint set here.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from crawler.sources import (
     load_sources,
     with_demo_day,
 )
-from pipelines.urls import canonicalise_url, request_url
+from pipelines.core.urls import canonicalise_url, request_url
 
 Link = tuple[str, str, str | None, int]  # (kind: page/feed/sitemap/robots, url, hint, depth)
 

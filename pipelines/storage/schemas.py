@@ -2,7 +2,7 @@
 
 Schemas are written out here, never inferred from data, so that a column keeps its type when a
 run happens to see only nulls in it, and so that README can be generated from one place
-(``python -m pipelines.schemas`` prints the README section). Every field carries a
+(``python -m pipelines.storage.schemas`` prints the README section). Every field carries a
 ``description`` in its metadata, and every file records the table name and
 :data:`SCHEMA_VERSION` in its schema metadata. Any change to a schema here must bump
 :data:`SCHEMA_VERSION`.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from pipelines.urls import canonical_doc_id, canonicalise_url
+from pipelines.core.urls import canonical_doc_id, canonicalise_url
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -102,7 +102,7 @@ def pages_schema() -> pa.Schema:
             _f(
                 "html",
                 pa.binary(),
-                "body as one zstd frame (pipelines.store.decompress_html); null on error or 304",
+                "body as one zstd frame (storage.store.decompress_html); null on error or 304",
             ),
             _f("error", pa.string(), "why the fetch failed (exception or reason); null on success"),
             _f(
@@ -129,7 +129,7 @@ def documents_schema(num_perm: int = DEFAULT_NUM_PERM) -> pa.Schema:
             _f(
                 "doc_id",
                 pa.string(),
-                "16 hex of SHA-1 of the canonicalised URL (pipelines.urls.canonical_doc_id)",
+                "16 hex of SHA-1 of the canonicalised URL (pipelines.core.urls.canonical_doc_id)",
                 nullable=False,
             ),
             _f("url", pa.string(), "the URL the article was fetched from", nullable=False),
@@ -182,7 +182,7 @@ def documents_schema(num_perm: int = DEFAULT_NUM_PERM) -> pa.Schema:
             _f(
                 "grouping_config",
                 pa.string(),
-                "short form of the GroupingConfig that made minhash (pipelines.config)",
+                "short form of the GroupingConfig that made minhash (pipelines.core.config)",
                 nullable=False,
             ),
         ],

@@ -24,7 +24,7 @@ gives the column back: ``pandas.read_parquet("data/documents")``,
 over the glob with ``hive_partitioning=True``, DuckDB's ``'data/documents/**/*.parquet'`` and
 ``spark.read.parquet("data/documents")``. Run ids follow :data:`RUN_ID_PATTERN`
 (``20261105T142233Z-3f9a1c``): no reader casts such a value to a number or a date, and ids
-sort by time. ``python -m pipelines.migrate`` rewrites a version-1 folder in place.
+sort by time. ``python -m pipelines.storage.migrate`` rewrites a version-1 folder in place.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from pipelines.schemas import (
+from pipelines.storage.schemas import (
     PARTITION_KEY,
     PARTITIONED_TABLES,
     SCHEMA_VERSION,
@@ -178,12 +178,12 @@ def atomic_write_table(table: pa.Table, path: str | os.PathLike[str], *, schema:
     ``schema``. An existing file at ``path`` is replaced atomically.
     """
     table = conform(table, schema)
-    return _atomic_write(Path(path), lambda fh: pq.write_table(table, fh, compression=COMPRESSION))
+    return atomic_write(Path(path), lambda fh: pq.write_table(table, fh, compression=COMPRESSION))
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary name, fsync, rename, fsync the folder)."""
-    return _atomic_write(Path(path), lambda fh: fh.write(data))
+    return atomic_write(Path(path), lambda fh: fh.write(data))
 
 
 def atomic_write_json(path: str | os.PathLike[str], value: Any) -> Path:
@@ -194,10 +194,10 @@ def atomic_write_json(path: str | os.PathLike[str], value: Any) -> Path:
 def atomic_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Path:
     """Copy ``src`` to ``dst`` so that the copy appears only complete."""
     with open(src, "rb") as source:
-        return _atomic_write(Path(dst), lambda fh: shutil.copyfileobj(source, fh))
+        return atomic_write(Path(dst), lambda fh: shutil.copyfileobj(source, fh))
 
 
-def _atomic_write(path: Path, write: Callable[[Any], object]) -> Path:
+def atomic_write(path: Path, write: Callable[[Any], object]) -> Path:
     """The one way every file of a data folder is written (datasets, state, manifests)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path_for(path)

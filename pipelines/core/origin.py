@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from pipelines.urls import canonicalise_url
+from pipelines.core.urls import canonicalise_url
 
 
 def _norm_name(value: str | None) -> str:
@@ -101,7 +101,7 @@ def provenance_hints(tree: Any) -> dict[str, Any]:
     """
     import json
 
-    from pipelines.furniture import credited_source
+    from pipelines.core.furniture import credited_source
 
     blocks = []
     for el in tree.iter("p", "div", "span", "em", "i", "small", "footer", "aside", "section"):

@@ -25,8 +25,8 @@ import xxhash
 from datasketch import LeanMinHash, MinHash
 from datasketch.hashfunc import sha1_hash32
 
-from pipelines.config import GroupingConfig
-from pipelines.textnorm import normalise, shingles, tokens
+from pipelines.core.config import GroupingConfig
+from pipelines.core.textnorm import normalise, shingles, tokens
 
 _MASK32 = 0xFFFFFFFF
 # The permutations of every k-permutation MinHash here (affine32 signatures, lead signatures).

@@ -1,6 +1,6 @@
 """`make migrate`: rewrite the datasets of a data folder in the current schema version, in place.
 
-    python -m pipelines.migrate --data DIR
+    python -m pipelines.storage.migrate --data DIR
 
 Version 1 stored `run_id` inside the files of partitioned tables as well as in the folder name
 (pandas and pyarrow refuse to merge the two) and had no `runs.failures` / `runs.cut_short`.
@@ -18,14 +18,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.schemas import (
+from pipelines.storage.schemas import (
     PARTITION_KEY,
     PARTITIONED_TABLES,
     SCHEMA_VERSION,
     VERSION_KEY,
     schema_for,
 )
-from pipelines.store import TABLES_ON_DISK, atomic_write_partition, atomic_write_table
+from pipelines.storage.store import TABLES_ON_DISK, atomic_write_partition, atomic_write_table
 
 
 def migrate_file(path: Path, table: str) -> bool:
@@ -68,10 +68,12 @@ def migrate(data_dir: Path) -> dict[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipelines.migrate", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.storage.migrate", description=__doc__
+    )
     parser.add_argument("--data", default="data", type=Path, help="data folder (%(default)s)")
     args = parser.parse_args(argv)
-    from pipelines.state import RunLockedError, run_lock
+    from pipelines.storage.state import RunLockedError, run_lock
 
     if not args.data.is_dir():
         print(f"error: no data folder {args.data}", file=sys.stderr)

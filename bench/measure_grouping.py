@@ -1,8 +1,8 @@
 """Measure grouping quality of GroupingConfig choices on synthetic syndication-like text.
 
-Not part of the product: the script behind the defaults in ``pipelines.config``.
+Not part of the product: the script behind the defaults in ``pipelines.core.config``.
 
-    .venv/bin/python -m pipelines._measure_grouping [--stories 400] [--seed 1] [--grid]
+    .venv/bin/python -m bench.measure_grouping [--stories 400] [--seed 1] [--grid]
 
 The corpus: English-like stories (Zipf-distributed pseudo-words, names, quotes), each with a
 heavy-tailed number of copies of these kinds:
@@ -32,9 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.config import GroupingConfig
-from pipelines.fingerprint import fingerprints
-from pipelines.grouping import Grouper
+from pipelines.core.config import GroupingConfig
+from pipelines.core.fingerprint import fingerprints
+from pipelines.core.grouping import Grouper
 
 COPY_KINDS = ("verbatim", "light", "heavy", "noisy", "excerpt", "truncated", "brief_copy")
 

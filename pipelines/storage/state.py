@@ -37,16 +37,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.config import GroupingConfig, IncompatibleStateError
-from pipelines.furniture import FurnitureModel
-from pipelines.grouping import Grouper
-from pipelines.schemas import SCHEMA_VERSION, clusters_schema, schema_for
-from pipelines.store import (
+from pipelines.core.config import GroupingConfig, IncompatibleStateError
+from pipelines.core.furniture import FurnitureModel
+from pipelines.core.grouping import Grouper
+from pipelines.storage.schemas import SCHEMA_VERSION, clusters_schema, schema_for
+from pipelines.storage.store import (
     _fsync_dir,
     atomic_copy,
+    atomic_write,
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_table,
@@ -150,6 +152,41 @@ def run_lock(data_dir: str | os.PathLike[str], what: str = "crawl") -> Iterator[
 
 
 # --- seen pages --------------------------------------------------------------------------------
+
+
+# -- the grouper's and the furniture model's files ---------------------------------------------
+
+
+def save_grouper(grouper: Grouper, path: str | os.PathLike[str]) -> Path:
+    """Write the grouper's state to one ``.npz`` file, atomically (see ``Grouper.to_arrays``)."""
+    arrays = grouper.to_arrays()
+    return atomic_write(Path(path), lambda fh: np.savez(fh, **arrays))
+
+
+def load_grouper(path: str | os.PathLike[str], config: GroupingConfig) -> Grouper:
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    return Grouper.from_arrays(arrays, config, f"grouping state {path}")
+
+
+def save_furniture(model: FurnitureModel, path: str | os.PathLike[str]) -> Path:
+    text = json.dumps(model.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def load_furniture(path: str | os.PathLike[str]) -> FurnitureModel:
+    """The model saved at ``path``; an empty model when there is no file yet."""
+    p = Path(path)
+    if not p.is_file():
+        return FurnitureModel()
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ValueError(
+            f"{p}: the furniture model is unreadable ({exc}); delete it and run "
+            "`make reprocess` to rebuild it from the stored pages"
+        ) from exc
+    return FurnitureModel.from_dict(data, f"{p}: furniture model")
 
 
 @dataclass(frozen=True)
@@ -314,7 +351,7 @@ class CrawlState:
             if self.folder is None:
                 self._grouper = Grouper(config)
             else:
-                self._grouper = Grouper.load(self.folder / "grouper.npz", config)
+                self._grouper = load_grouper(self.folder / "grouper.npz", config)
         return self._grouper
 
     def furniture_model(self) -> FurnitureModel:
@@ -322,7 +359,7 @@ class CrawlState:
             if self.folder is None:
                 self._model = FurnitureModel()
             else:
-                self._model = FurnitureModel.load(self.folder / "furniture.json")
+                self._model = load_furniture(self.folder / "furniture.json")
         return self._model
 
     def update(
@@ -409,12 +446,12 @@ class CrawlState:
         if grouper is None and self._grouper is None and previous is not None:
             atomic_copy(previous / "grouper.npz", folder / "grouper.npz")
         else:
-            (grouper or self.grouper(config)).save(folder / "grouper.npz")
+            save_grouper(grouper or self.grouper(config), folder / "grouper.npz")
         fsync_path(folder / "grouper.npz")
         if model is None and self._model is None and previous is not None:
             atomic_copy(previous / "furniture.json", folder / "furniture.json")
         else:
-            (model or self.furniture_model()).save(folder / "furniture.json")
+            save_furniture(model or self.furniture_model(), folder / "furniture.json")
         atomic_write_json(folder / "run.json", run_row)
         committed = [r for r in self.committed_runs if r != run_id] + [run_id]
         manifest = {

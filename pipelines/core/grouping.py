@@ -21,21 +21,18 @@ import functools
 import hashlib
 import json
 import math
-import os
-import tempfile
 from array import array
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 from datasketch import MinHashLSH
 from datasketch.lsh import _optimal_param
 from datasketch.storage import OrderedStorage, UnorderedStorage
 
-from pipelines.config import GroupingConfig, IncompatibleStateError
-from pipelines.fingerprint import fingerprints_and_leads
+from pipelines.core.config import GroupingConfig, IncompatibleStateError
+from pipelines.core.fingerprint import fingerprints_and_leads
 
 DUPLICATE = "duplicate"
 EXCERPT = "excerpt"
@@ -201,7 +198,7 @@ class CompactBuckets(UnorderedStorage):
 
     At a low LSH threshold almost every bucket holds one document, and datasketch's dict storage
     spends an empty-ish ``set`` (about 200 bytes) on each: measured 13.4 KB per document at 37
-    bands against 5.2 KB with this table (``pipelines/_measure_fingerprint.py``). A bucket value
+    bands against 5.2 KB with this table (``bench/measure_fingerprint.py``). A bucket value
     is the key itself, or a tuple when several keys share the bucket. Keys must not be tuples.
     """
 
@@ -966,16 +963,16 @@ class Grouper:
 
     # -- persistence --------------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the state to one ``.npz`` file at ``path``, replaced atomically.
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The state as named arrays (``storage.state`` writes them to one ``.npz`` file).
 
-        Doc ids must be ``str`` or ``int`` (they are stored as JSON). The LSH index itself is not
-        stored: it is rebuilt from the signatures on load, which is faster than unpickling its
-        millions of small buckets and cannot carry a stale band layout.
+        Doc ids must be ``str`` or ``int`` (they are kept as JSON). The LSH index itself is not
+        kept: ``from_arrays`` rebuilds it from the signatures, which is faster than unpickling
+        its many small buckets and cannot carry a stale band layout.
         """
         bad = [d for d in self._ids if not isinstance(d, str | int) or isinstance(d, bool)]
         if bad:
-            raise TypeError(f"save() needs str or int doc ids, got {type(bad[0]).__name__}")
+            raise TypeError(f"the state needs str or int doc ids, got {type(bad[0]).__name__}")
         n = len(self._ids)
         meta = {
             "format": STATE_FORMAT,
@@ -987,49 +984,38 @@ class Grouper:
             "merges": [list(m) for m in self.merges],
         }
         roots = np.fromiter((self._uf.find(r) for r in range(n)), dtype=np.int64, count=n)
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    meta=np.array(json.dumps(meta)),
-                    signatures=self._sigs[:n],
-                    n_shingles=self._n_shingles[:n],
-                    published=self._published[:n],
-                    leads=self._leads[:n],
-                    has_lead=self._has_lead[:n],
-                    roots=roots,
-                )
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return {
+            "meta": np.array(json.dumps(meta)),
+            "signatures": self._sigs[:n],
+            "n_shingles": self._n_shingles[:n],
+            "published": self._published[:n],
+            "leads": self._leads[:n],
+            "has_lead": self._has_lead[:n],
+            "roots": roots,
+        }
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], config: GroupingConfig) -> Grouper:
-        """Read a state written by ``save`` and rebuild the LSH index under ``config``.
+    def from_arrays(
+        cls, data: Mapping[str, np.ndarray], config: GroupingConfig, name: str = "grouping state"
+    ) -> Grouper:
+        """Rebuild a grouper from ``to_arrays``'s output and its LSH index under ``config``.
 
         The verification thresholds and LSH threshold may differ from the saved ones (they apply
         to later additions); the signature parameters may not.
         """
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format") != STATE_FORMAT:
-                raise IncompatibleStateError(
-                    f"grouping state {path} has format {meta.get('format')!r}, this code reads "
-                    f"format {STATE_FORMAT}; rebuild it with `make reprocess`"
-                )
-            config.require_compatible(
-                GroupingConfig.from_dict(meta["config"]), f"grouping state {path}"
+        meta = json.loads(str(data["meta"]))
+        if meta.get("format") != STATE_FORMAT:
+            raise IncompatibleStateError(
+                f"{name} has format {meta.get('format')!r}, this code reads "
+                f"format {STATE_FORMAT}; rebuild it with `make reprocess`"
             )
-            sigs = data["signatures"]
-            n_shingles = data["n_shingles"]
-            published = data["published"]
-            leads = data["leads"]
-            has_lead = data["has_lead"]
-            roots = data["roots"]
+        config.require_compatible(GroupingConfig.from_dict(meta["config"]), name)
+        sigs = data["signatures"]
+        n_shingles = data["n_shingles"]
+        published = data["published"]
+        leads = data["leads"]
+        has_lead = data["has_lead"]
+        roots = data["roots"]
         grouper = cls(config)
         n = len(meta["ids"])
         grouper._sigs = np.ascontiguousarray(sigs, dtype=np.uint32).reshape(n, config.num_perm)

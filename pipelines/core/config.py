@@ -8,7 +8,7 @@ cannot be compared: datasketch gives no error in that case, it simply finds noth
 
 Defaults were chosen by measurement on synthetic syndication-like text (word edits, truncation,
 inserted sentences, excerpts, independent rewrites sharing quotes, short briefs sharing leaked
-furniture); ``python -m pipelines._measure_grouping --stories 400 --seed 1``, pairwise F1:
+furniture); ``python -m bench.measure_grouping --stories 400 --seed 1``, pairwise F1:
 
 - w3, t0.30, j0.35, c0.70: P 0.957, R 0.941, F1 0.949 (seed 2: F1 0.944);
 - j0.40: P 0.994, R 0.894, F1 0.941 (fewer false merges of furniture-sharing briefs);
@@ -38,7 +38,7 @@ from typing import Any
 # "affine32": datasketch 2.0's k-permutation MinHash, reproduced bit for bit. "legacy"
 # (datasketch < 2.0) is biased on large sets and slower; "affine64" would need 64-bit storage.
 SCHEMES = ("oph", "affine32")
-# Short names of the 32-bit shingle hash functions (see pipelines.fingerprint.hashfunc).
+# Short names of the 32-bit shingle hash functions (see pipelines.core.fingerprint.hashfunc).
 HASH_FUNCTIONS = ("poly64", "xx64", "sha1")
 # Fields that decide the signature values; any difference makes old signatures incomparable.
 SIGNATURE_FIELDS = (
@@ -58,7 +58,7 @@ class GroupingConfig:
     """Parameters of normalisation, shingling, MinHash, LSH and pair verification.
 
     Signature fields (changing any of them needs ``make reprocess``):
-        normalisation_version: version of ``pipelines.textnorm.normalise``; bump it when the
+        normalisation_version: version of ``pipelines.core.textnorm.normalise``; bump it when the
             normalisation rules change.
         shingle_size: words per shingle. Word 3-shingles keep edited copies similar; 5-shingles
             (the web-dedup default) lose most edited and truncated copies.
@@ -74,7 +74,7 @@ class GroupingConfig:
         hash_function: 32-bit hash of a shingle's UTF-8 bytes: ``poly64`` (a polynomial hash
             mod 2^64 finished with fmix64, computed for all shingles of a document at once:
             fastest), ``xx64`` (low 32 bits of xxh64) or ``sha1`` (datasketch's default
-            ``sha1_hash32``). See ``pipelines.fingerprint``.
+            ``sha1_hash32``). See ``pipelines.core.fingerprint``.
 
     Candidate and verification fields (changing them needs no new signatures, but regrouping):
         lsh_threshold: Jaccard threshold the LSH banding is tuned for. Kept low so that edited
@@ -213,7 +213,7 @@ class GroupingConfig:
         """Raise IncompatibleStateError unless signatures made under ``saved`` compare with ours.
 
         ``what`` names the saved state in the message ("the saved state (data/state)"). The one
-        check behind both the crawl's start (pipelines.state.check_compatible) and
+        check behind both the crawl's start (pipelines.storage.state.check_compatible) and
         ``Grouper.load``: datasketch would give no error, it would just never find a match.
         """
         if self.signatures_compatible_with(saved):

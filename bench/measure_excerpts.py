@@ -1,6 +1,6 @@
 """Measure how excerpts are found: the lead index against datasketch's MinHashLSHEnsemble.
 
-    python -m pipelines._measure_excerpts [--data data/evaluation/seed1-sites12-stories300/data]
+    python -m bench.measure_excerpts [--data data/evaluation/seed1-sites12-stories300/data]
 
 Reads the cleaned documents of a demo-web crawl and its ground truth, and for every (original,
 excerpt) pair asks: does the approach propose the pair as a candidate, and how many candidate
@@ -19,10 +19,10 @@ import numpy as np
 import pyarrow.parquet as pq
 from datasketch import MinHashLSHEnsemble
 
-from pipelines.config import GroupingConfig
-from pipelines.fingerprint import from_bytes, lead_signatures, to_lean_minhash
-from pipelines.grouping import Grouper
-from pipelines.urls import canonicalise_url
+from pipelines.core.config import GroupingConfig
+from pipelines.core.fingerprint import from_bytes, lead_signatures, to_lean_minhash
+from pipelines.core.grouping import Grouper
+from pipelines.core.urls import canonicalise_url
 
 
 def main() -> None:

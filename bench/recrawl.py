@@ -1,6 +1,6 @@
 """Benchmark: how long a re-crawl of an unchanged web takes, as a share of the first crawl.
 
-    python -m pipelines.recrawl_bench [--repeats 3] [--stories 300] [--out data/bench/latest.json]
+    python -m bench.recrawl [--repeats 3] [--stories 300] [--out data/bench/latest.json]
 
 The default demo web (seed 1, 12 sites, 300 stories, day 1) is served once from a subprocess;
 each repeat crawls it into a fresh data folder with `python -m crawler.run --bench` (the command
@@ -114,7 +114,7 @@ def merge_into(path: Path, values: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pipelines.recrawl_bench", description=__doc__.split("\n")[0]
+        prog="python -m bench.recrawl", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)

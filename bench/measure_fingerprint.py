@@ -1,9 +1,9 @@
 """Measure signature speed and accuracy, and the grouper's memory and reload time.
 
-Not part of the product: the figures behind the choices in ``pipelines.fingerprint`` and
-``pipelines.grouping``. Timings are medians of ``--repeats`` runs; read ratios, not absolutes.
+Not part of the product: the figures behind the choices in ``pipelines.core.fingerprint`` and
+``pipelines.core.grouping``. Timings are medians of ``--repeats`` runs; read ratios, not absolutes.
 
-    .venv/bin/python -m pipelines._measure_fingerprint [--docs 300] [--index-docs 50000]
+    .venv/bin/python -m bench.measure_fingerprint [--docs 300] [--index-docs 50000]
 
 1. Signatures per second from raw 1,000-word texts (normalise + shingle + hash + permute), all at
    the same num_perm: this module's batch and single-document paths against datasketch's
@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 from datasketch import MinHash
 
-from pipelines._measure_grouping import TextMaker, _join
-from pipelines.config import GroupingConfig
-from pipelines.fingerprint import (
+from bench.measure_grouping import TextMaker, _join
+from pipelines.core.config import GroupingConfig
+from pipelines.core.fingerprint import (
     fingerprint,
     fingerprints,
     hashfunc,
@@ -37,7 +37,8 @@ from pipelines.fingerprint import (
     shingles_of,
     signatures,
 )
-from pipelines.grouping import Grouper
+from pipelines.core.grouping import Grouper
+from pipelines.storage.state import load_grouper, save_grouper
 
 
 def texts_of(n: int, n_words: int, seed: int) -> list[str]:
@@ -180,12 +181,12 @@ def index_memory(config: GroupingConfig, n_docs: int, repeats: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "grouping.npz"
         t0 = time.perf_counter()
-        grouper.save(path)
+        save_grouper(grouper, path)
         save_s = time.perf_counter() - t0
         loads = []
         for _ in range(repeats):
             t0 = time.perf_counter()
-            Grouper.load(path, config)
+            load_grouper(path, config)
             loads.append(time.perf_counter() - t0)
         print(
             f"  save {save_s:.2f} s ({path.stat().st_size / n_docs:.0f} bytes/doc on disk), "

@@ -17,17 +17,14 @@ paragraph that the site repeats in every story of a series).
 from __future__ import annotations
 
 import functools
-import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import xxhash
 
-from pipelines.textnorm import normalise
+from pipelines.core.textnorm import normalise
 
 MODEL_FORMAT = 1
 DEFAULT_MIN_PAGES = 2  # an exact line on two pages of one site
@@ -283,12 +280,10 @@ class FurnitureModel:
                 out.append(e.text)
         return sorted(set(out))
 
-    # -- persistence: one JSON file, replaced atomically ------------------------------------
+    # -- persistence: storage.state keeps the model as one JSON file ---------------------------
 
-    def save(self, path: str | Path) -> None:
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        data = {
+    def to_dict(self) -> dict[str, Any]:
+        return {
             "format": MODEL_FORMAT,
             "min_pages": self.min_pages,
             "min_pages_shape": self.min_pages_shape,
@@ -299,33 +294,11 @@ class FurnitureModel:
                 for d, t in sorted(self.domains.items())
             },
         }
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     @classmethod
-    def load(cls, path: str | Path) -> FurnitureModel:
-        p = Path(path)
-        if not p.is_file():
-            return cls()
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise ValueError(
-                f"{p}: the furniture model is unreadable ({exc}); delete it and run "
-                "`make reprocess` to rebuild it from the stored pages"
-            ) from exc
+    def from_dict(cls, data: dict[str, Any], name: str = "furniture model") -> FurnitureModel:
         if data.get("format") != MODEL_FORMAT:
-            raise ValueError(
-                f"{p}: furniture model format {data.get('format')}, expected {MODEL_FORMAT}"
-            )
+            raise ValueError(f"{name}: format {data.get('format')}, expected {MODEL_FORMAT}")
         model = cls(
             min_pages=data["min_pages"],
             min_pages_shape=data["min_pages_shape"],
