@@ -94,8 +94,8 @@ def _power_table(base: int, size: int) -> np.ndarray:
     return out
 
 
-def _poly64_slices(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """``poly64_hash32`` of every slice ``data[starts[i]:ends[i]]`` at once, as uint32.
+def _poly64_slices64(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The full 64-bit ``poly64`` values (after fmix64) of every slice ``data[starts[i]:ends[i]]``.
 
     Prefix sums ``P[i] = sum_{j<i} (data[j] + 1) * B**j`` give each slice's polynomial as
     ``(P[e] - P[s]) * B**-s``; all arithmetic is uint64 and wraps mod 2^64 like the definition.
@@ -120,7 +120,12 @@ def _poly64_slices(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndar
         h *= c
         np.right_shift(h, _S33, out=t)
     h ^= t
-    return h.astype(np.uint32)  # the low 32 bits
+    return h
+
+
+def _poly64_slices(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``poly64_hash32`` of every slice at once: the low 32 bits of ``_poly64_slices64``."""
+    return _poly64_slices64(data, starts, ends).astype(np.uint32)
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -436,31 +441,6 @@ def lead_signatures(texts: Sequence[str], config: GroupingConfig) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------
 # Batch path: all texts of a run hashed in a few numpy passes, and one-permutation signatures.
-
-
-def _poly64_slices64(data: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The full 64-bit values (after fmix64) whose low 32 bits ``_poly64_slices`` returns."""
-    n = len(data)
-    powers, inverse = _powers(n + 1)
-    terms = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
-    terms += _U1
-    terms *= powers[:n]
-    prefix = np.empty(n + 1, dtype=np.uint64)
-    prefix[0] = 0
-    np.cumsum(terms, out=prefix[1:])
-    h = prefix[ends]
-    h -= prefix[starts]
-    h *= inverse[starts]
-    lengths = (ends - starts).astype(np.uint64)
-    lengths *= _POLY_LENGTH_U
-    h += lengths
-    t = np.right_shift(h, _S33)
-    for c in _FMIX64_U:
-        h ^= t
-        h *= c
-        np.right_shift(h, _S33, out=t)
-    h ^= t
-    return h
 
 
 def _batch_shingle_bounds(
