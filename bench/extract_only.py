@@ -25,7 +25,7 @@ def extract_one(html: bytes, url: str) -> int:
     import trafilatura
 
     from pipelines.core.decode import decode_html
-    from pipelines.extract import TRAFILATURA_OPTIONS
+    from pipelines.core.extract import TRAFILATURA_OPTIONS
 
     doc = trafilatura.bare_extraction(decode_html(html, None), url=url, **TRAFILATURA_OPTIONS)
     return len(doc.text or "") if doc is not None else 0

@@ -155,7 +155,7 @@ def crawl_stages(ctx: BenchContext) -> None:
     """
     from crawler.run import demo_web_server
     from crawler.sources import DemoWebConfig
-    from pipelines.extract import worker_count
+    from pipelines.core.extract import worker_count
     from pipelines.storage.store import read_table
 
     workers = worker_count(0)

@@ -37,7 +37,7 @@ LOG_DATEFORMAT = "%H:%M:%S"
 # Every status is recorded in `pages`, so the spider sees 4xx/5xx itself.
 HTTPERROR_ALLOW_ALL = True
 
-# Pages over 5 MB are never extracted (pipelines/extract.py): a body, compressed or expanded,
+# Pages over 5 MB are never extracted (pipelines/core/extract.py): a body, compressed or expanded,
 # over DOWNLOAD_MAXSIZE is dropped while it arrives, so a decompression bomb costs at most that
 # much memory (Scrapy's default, 1 GiB, let a 10 MB gzip bomb take 1.25 GB). The page still
 # gets a `pages` row with the error.

@@ -25,9 +25,9 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from pipelines.core.decode import decode_html
+from pipelines.core.extract import make_pool, worker_count
 from pipelines.core.metrics import EvaluationSummary, ExtractionCase, score_extraction, summarise
 from pipelines.core.urls import canonicalise_url
-from pipelines.extract import make_pool, worker_count
 from pipelines.storage.store import decompress_html, read_table
 
 COPY_KINDS = ("verbatim", "excerpt", "edited", "ads_inserted")

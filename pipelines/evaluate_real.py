@@ -134,7 +134,7 @@ def _offline_job(args: tuple[str, str]) -> dict[str, Any]:
     import trafilatura
 
     from pipelines.core.decode import decode_html
-    from pipelines.extract import process_page
+    from pipelines.core.extract import process_page
 
     url, path = args
     page = RealPage(url, Path(path), (), ())
@@ -154,7 +154,7 @@ def _offline_job(args: tuple[str, str]) -> dict[str, Any]:
 
 
 def extract_all(pages: Sequence[RealPage], workers: int = 0) -> list[dict[str, Any]]:
-    from pipelines.extract import make_pool, worker_count
+    from pipelines.core.extract import make_pool, worker_count
 
     pool = make_pool(worker_count(workers))
     try:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipelines.core.config import GroupingConfig
+from pipelines.core.extract import content_hash
 from pipelines.core.fingerprint import fingerprints_and_leads, to_bytes
 from pipelines.core.furniture import (
     GLOBAL_EXACT,
@@ -33,7 +34,6 @@ from pipelines.core.furniture import (
 )
 from pipelines.core.grouping import Edge, Grouper
 from pipelines.core.urls import canonical_doc_id, canonicalise_url
-from pipelines.extract import content_hash
 from pipelines.run import RunContext
 from pipelines.storage.state import Link, SeenPage
 

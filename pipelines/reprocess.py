@@ -30,14 +30,14 @@ from typing import Any
 import pyarrow.compute as pc
 
 from pipelines.core.config import GroupingConfig
-from pipelines.core.urls import canonical_doc_id, canonicalise_url
-from pipelines.extract import (
-    _is_html,
+from pipelines.core.extract import (
     content_hash,
+    is_html,
     make_pool,
     process_page,
     worker_count,
 )
+from pipelines.core.urls import canonical_doc_id, canonicalise_url
 from pipelines.group import document_row, is_new_version
 from pipelines.storage.state import CrawlState, SeenPage, run_lock
 from pipelines.storage.store import decompress_html, new_run_id, read_table
@@ -85,7 +85,7 @@ def reprocess(
         raise SystemExit(f"error: no pages under {root}/pages: run `make crawl` first")
     ok = pc.and_(pc.equal(pages["status"], 200), pc.is_valid(pages["html"]))
     pages = pages.filter(ok).sort_by([("run_id", "ascending"), ("fetched_at", "ascending")])
-    rows = [r for r in pages.to_pylist() if _is_html(r["content_type"])]
+    rows = [r for r in pages.to_pylist() if is_html(r["content_type"])]
     run_rows = {r["run_id"]: r for r in read_table(root, "runs").to_pylist()}
     jobs = [(r["html"], r["content_type"], r["final_url"], r["page_kind_hint"]) for r in rows]
     seen = _old_seen(root)

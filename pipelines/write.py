@@ -302,7 +302,7 @@ class WritePipeline:
                 "USER_AGENT",
             )
         }
-        from pipelines.extract import TRAFILATURA_OPTIONS
+        from pipelines.core.extract import TRAFILATURA_OPTIONS
 
         self.settings_values["trafilatura"] = TRAFILATURA_OPTIONS
         self.settings_values["grouping"] = self.run.grouping.to_dict()

@@ -10,9 +10,9 @@ from lxml import html as lxml_html
 
 from demoweb import DemoWeb
 from pipelines import extract
+from pipelines.core.extract import extract_html, remove_embeds, unwrap_layout_tables
 from pipelines.core.furniture import FurnitureModel, clean_text, shape_key
 from pipelines.core.pagekind import classify, page_signals, word_count
-from pipelines.extract import extract_html, remove_embeds, unwrap_layout_tables
 
 PROSE = (
     "The council met on Tuesday evening and voted by seven to two to approve the new budget, "

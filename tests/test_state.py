@@ -20,7 +20,7 @@ import pytest
 
 from demoweb import DemoWeb
 from pipelines.core.config import GroupingConfig, IncompatibleStateError
-from pipelines.extract import content_hash
+from pipelines.core.extract import content_hash
 from pipelines.group import document_row, is_new_version
 from pipelines.storage.state import (
     CrawlState,
