@@ -175,9 +175,6 @@ class UnionFind:
             raise ValueError(f"roots {missing[:5]} are not their own root")
         return uf
 
-    def connected(self, a: Hashable, b: Hashable) -> bool:
-        return self.find(a) == self.find(b)
-
     def set_size(self, x: Hashable) -> int:
         return self._size[self.find(x)]
 
@@ -619,14 +616,12 @@ class Grouper:
 
     ``storage`` picks the index's tables: ``"array"`` (the default) uses ``ArrayBuckets`` and
     ``RowKeys``, about 1.5 KB of index per document at the default 37 bands (a million documents
-    fit in a few GB); ``"tuple"`` uses ``CompactBuckets`` (about 5 KB); ``"datasketch"`` (or
-    ``compact_buckets=False``) keeps datasketch's own dict storage (about 13 KB), for comparison.
+    fit in a few GB); ``"tuple"`` uses ``CompactBuckets`` (about 5 KB); ``"datasketch"`` keeps
+    datasketch's own dict storage (about 13 KB), for comparison.
     All three give the same candidates, so the same edges and clusters.
     """
 
-    def __init__(
-        self, config: GroupingConfig, *, compact_buckets: bool = True, storage: str | None = None
-    ) -> None:
+    def __init__(self, config: GroupingConfig, *, storage: str = "array") -> None:
         self.config = config
         self.bands, self.rows_per_band = lsh_params(
             config.lsh_threshold, config.num_perm, config.lsh_weights
@@ -636,8 +631,6 @@ class Grouper:
             params=(self.bands, self.rows_per_band),
             storage_config={"type": "dict", "basename": _LSH_BASENAME},
         )
-        if storage is None:
-            storage = "array" if compact_buckets else "datasketch"
         if storage == "array":
             self._lsh.hashtables = [ArrayBuckets() for _ in range(self.bands)]
             self._lsh.keys = RowKeys(self._band_hashes)
