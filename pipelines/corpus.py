@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from pipelines.core.config import GroupingConfig
+from pipelines.core.endofrun import finish_run
 from pipelines.core.furniture import FurnitureModel
 from pipelines.core.grouping import Grouper
 from pipelines.storage.store import atomic_write_table
@@ -59,7 +60,6 @@ def group_table(
     config: GroupingConfig | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """(assignments, edges) of a corpus table; input order decides founding order."""
-    from pipelines.group import finish_run
 
     config = config or GroupingConfig()
     for name in (id_column, text_column, domain_column, published_column, title_column):

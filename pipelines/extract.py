@@ -113,7 +113,7 @@ def page_site(result: dict[str, Any], url: str | None, fallback: str) -> str:
 
 
 def clean_like_a_crawl(results: list[dict[str, Any]], sites: list[str]) -> None:
-    """Run the end-of-run cleaning of a crawl (pipelines.group.finish_run, through
+    """Run the end-of-run cleaning of a crawl (pipelines.core.endofrun.finish_run, through
     pipelines.corpus.group_table) over these pages' articles; texts are replaced in place."""
     import pyarrow as pa
 

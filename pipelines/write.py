@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.core.config import GroupingConfig
+from pipelines.core.endofrun import finish_run
 from pipelines.core.furniture import FurnitureModel
 from pipelines.core.grouping import Edge, Grouper
 from pipelines.core.origin import choose_origin, edge_direction
-from pipelines.group import finish_run
 from pipelines.run import RunContext
 from pipelines.storage.schemas import schema_for
 from pipelines.storage.state import (
