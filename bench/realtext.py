@@ -566,8 +566,7 @@ def run(
     import datasketch  # noqa: F401
     import rensa  # noqa: F401
 
-    import pipelines.corpus
-    import pipelines.group  # noqa: F401
+    import pipelines.core.endofrun  # noqa: F401
 
     for level in levels:
         docs = build_corpus(articles, level, seed)
