@@ -104,15 +104,16 @@ def extract_html(html: str, url: str | None = None, hint: str | None = None) -> 
     from lxml import html as lxml_html
 
     from pipelines.core.origin import provenance_hints
-    from pipelines.core.pagekind import classify, page_signals
+    from pipelines.core.pagekind import classify, json_ld, page_signals
 
     if not html.strip():
         return {"is_article": False, "article_reason": "empty", "text": ""}
     tree = lxml_html.fromstring(html)
     embeds = remove_embeds(tree)
     unwrap_layout_tables(tree)
-    signals = page_signals(tree)
-    hints = provenance_hints(tree)  # before trafilatura prunes the tree
+    ld = json_ld(tree)
+    signals = page_signals(tree, ld)
+    hints = provenance_hints(tree, ld)  # before trafilatura prunes the tree
     doc = trafilatura.bare_extraction(
         tree, url=url, date_extraction_params=_DATE_PARAMS, **TRAFILATURA_OPTIONS
     )

@@ -91,16 +91,16 @@ def edge_direction(a: dict[str, Any], b: dict[str, Any], origin_id: str | None) 
     return None
 
 
-def provenance_hints(tree: Any) -> dict[str, Any]:
+def provenance_hints(tree: Any, ld: Sequence[object]) -> dict[str, Any]:
     """What a page says about where it came from, read before the extractor prunes the tree.
 
     - a credit line anywhere in the page ("This article first appeared on The X");
     - JSON-LD `isBasedOn` (a URL, or an object with a url/name) and `sourceOrganization`;
     - the publication time with its clock time (JSON-LD datePublished, article:published_time),
       which the extractor reduces to a date.
-    """
-    import json
 
+    ``ld`` is the page's parsed JSON-LD (`pagekind.json_ld`).
+    """
     from pipelines.core.furniture import credited_source
 
     blocks = []
@@ -115,11 +115,7 @@ def provenance_hints(tree: Any) -> dict[str, Any]:
         "based_on_url": None,
         "published_time": None,
     }
-    for script in tree.xpath('//script[@type="application/ld+json"]'):
-        try:
-            data = json.loads(script.text_content() or "null")
-        except ValueError:
-            continue
+    for data in ld:
         for obj in data if isinstance(data, list) else [data]:
             if not isinstance(obj, dict):
                 continue

@@ -62,14 +62,24 @@ class PageSignals:
         }
 
 
-def page_signals(tree: lxml_html.HtmlElement) -> PageSignals:
-    """Read the signals from a parsed page (does not modify the tree)."""
-    types: list[str] = []
+def json_ld(tree: lxml_html.HtmlElement) -> list[object]:
+    """The parsed value of each JSON-LD block of a page (unparsable blocks are skipped).
+
+    Parsed once per page: `page_signals` reads the types, `origin.provenance_hints` the
+    provenance (isBasedOn, sourceOrganization, datePublished)."""
+    values: list[object] = []
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
-            data = json.loads(script.text_content() or "null")
+            values.append(json.loads(script.text_content() or "null"))
         except ValueError:
             continue
+    return values
+
+
+def page_signals(tree: lxml_html.HtmlElement, ld: list[object] | None = None) -> PageSignals:
+    """Read the signals from a parsed page (does not modify the tree); ``ld``: its `json_ld`."""
+    types: list[str] = []
+    for data in json_ld(tree) if ld is None else ld:
         types.extend(_ld_types(data))
     og = tree.xpath('string(//meta[@property="og:type"]/@content)').strip().lower() or None
     body = tree.find("body")
