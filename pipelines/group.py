@@ -12,7 +12,6 @@ import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.core.extract import content_hash
 from pipelines.core.urls import canonical_doc_id, canonicalise_url
 from pipelines.run import RunContext
 from pipelines.storage.state import Link, SeenPage
@@ -86,7 +85,7 @@ class GroupPipeline:
             stats.inc_value("documents/duplicate_url")
             return item
         known = self.run.state.docs.get(doc_id)
-        extract_hash = content_hash(x.get("text") or "")
+        extract_hash = x["content_hash"]  # the worker hashed the extractor text
         if not is_new_version(known, extract_hash):
             stats.inc_value("documents/unchanged")
             return item

@@ -31,7 +31,6 @@ import pyarrow.compute as pc
 
 from pipelines.core.config import GroupingConfig
 from pipelines.core.extract import (
-    content_hash,
     is_html,
     make_pool,
     process_page,
@@ -112,7 +111,7 @@ def reprocess(
         hashes: dict[str, str] = {}
         for row, x in by_run[run_id]:
             doc_id = canonical_doc_id(row["final_url"])
-            extract_hash = content_hash(x.get("text") or "")
+            extract_hash = x["content_hash"]  # the worker hashed the extractor text
             if doc_id in documents or not is_new_version(state.docs.get(doc_id), extract_hash):
                 continue
             documents[doc_id] = document_row(
