@@ -548,7 +548,7 @@ def forget_lines() -> None:
     """
     from pipelines.core import furniture
 
-    for cached in (furniture.line_key, furniture.shape_key, furniture.is_generic_furniture):
+    for cached in (furniture.line_key, furniture.line_shape, furniture.is_generic_furniture):
         cached.cache_clear()
 
 

@@ -128,6 +128,13 @@ _VARIABLE = re.compile(r"@\w+|https?://\S+|\b[A-Z][\w'\-]*|\b(?=[\w.,:/\-]*\d)[\
 
 
 @functools.lru_cache(maxsize=1 << 18)
+def line_shape(line: str) -> tuple[str, int]:
+    """(shape key, words the template keeps of its own): one masking for both."""
+    masked = _VARIABLE.sub("X", line.strip())
+    key = "s" + line_key(masked) if masked.strip("X .,:;-") else ""
+    return key, sum(1 for w in masked.split() if w.strip("X .,:;-|@()"))
+
+
 def shape_key(line: str) -> str:
     """Key of a line's template: names, handles, links and numbers masked.
 
@@ -136,14 +143,12 @@ def shape_key(line: str) -> str:
     switching ...": a templated promo line that names a different outlet or town on each page
     is still seen to recur. The lower-case words carry the template.
     """
-    masked = _VARIABLE.sub("X", line.strip())
-    return "s" + line_key(masked) if masked.strip("X .,:;-") else ""
+    return line_shape(line)[0]
 
 
-@functools.lru_cache(maxsize=1 << 18)
 def shape_words(line: str) -> int:
     """Words a line's template keeps of its own (what `shape_key` does not mask)."""
-    return sum(1 for w in _VARIABLE.sub("X", line.strip()).split() if w.strip("X .,:;-|@()"))
+    return line_shape(line)[1]
 
 
 def split_lines(text: str) -> list[str]:
