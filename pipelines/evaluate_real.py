@@ -167,34 +167,17 @@ def extract_all(pages: Sequence[RealPage], workers: int = 0) -> list[dict[str, A
 def furniture_step(pages: Sequence[RealPage], results: Sequence[dict[str, Any]]) -> list[str]:
     """The clean text of each article page (None for pages that make no document).
 
-    What a crawl's end of run does: `group_table` runs `finish_run` (furniture model per host,
-    generic patterns, repeated headline, cross-family lines) over the article texts.
+    What a crawl's end of run does, the way `python -m pipelines.extract` runs it
+    (`clean_like_a_crawl`, the host as site); each result gets the lines removed as `removed`.
     """
-    import pyarrow as pa
+    from pipelines.extract import clean_like_a_crawl
 
-    from pipelines.corpus import group_table
-
-    keep = [i for i, r in enumerate(results) if r["is_article"]]
-    table = pa.table(
-        {
-            "id": [pages[i].url for i in keep],
-            "text": [results[i]["text"] for i in keep],
-            "domain": [host_of(pages[i].url) for i in keep],
-            "title": [results[i]["title"] for i in keep],
-        }
-    )
-    assignments, _ = group_table(table, "id", "text", domain_column="domain", title_column="title")
-    clean = dict(zip(assignments["id"].to_pylist(), assignments["text"].to_pylist(), strict=True))
-    removed = dict(
-        zip(
-            assignments["id"].to_pylist(),
-            assignments["furniture_removed"].to_pylist(),
-            strict=True,
-        )
-    )
-    for i in keep:
-        results[i]["removed"] = removed[pages[i].url]
-    return [clean.get(p.url) for p in pages]
+    cleaned = [{k: r[k] for k in ("is_article", "text", "title")} for r in results]
+    clean_like_a_crawl(cleaned, [host_of(p.url) for p in pages])
+    for r, c in zip(results, cleaned, strict=True):
+        if r["is_article"]:
+            r["removed"] = c["furniture_removed"]
+    return [c["text"] if c["is_article"] else None for c in cleaned]
 
 
 def evaluate_offline(pages: Sequence[RealPage], workers: int = 0) -> dict[str, Any]:
