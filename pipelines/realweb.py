@@ -150,7 +150,7 @@ def crawl_and_score(
 
 def score_crawl(data_dir: Path, served: dict[str, RealPage], workers: int = 0) -> dict[str, Any]:
     """Snippet scores of a crawl's documents and of plain trafilatura on its stored pages."""
-    from pipelines.evaluate import _charset, baseline_texts
+    from pipelines.evaluate import baseline_texts
     from pipelines.storage.store import read_table
 
     by_key = {url_key(u): p for u, p in served.items()}
@@ -163,9 +163,7 @@ def score_crawl(data_dir: Path, served: dict[str, RealPage], workers: int = 0) -
         if row["status"] == 200 and row["html"] is not None:
             fetched[url_key(row["url"])] = row
     keys = sorted(k for k in by_key if k in fetched)
-    base = baseline_texts(
-        [(fetched[k]["html"], _charset(fetched[k]["content_type"])) for k in keys], workers
-    )
+    base = baseline_texts([(fetched[k]["html"], fetched[k]["content_type"]) for k in keys], workers)
     plain, ours = SnippetCounts(), SnippetCounts()
     for k, b in zip(keys, base, strict=True):
         plain.add(b, by_key[k], document=bool(b))
