@@ -136,7 +136,7 @@ def clean_like_a_crawl(results: list[dict[str, Any]], sites: list[str]) -> None:
         r["text"] = row["text"]
         r["word_count"] = len(row["text"].split())
         r["content_hash"] = content_hash(row["text"])
-        r["furniture_removed"] = [*r.get("embeds_removed", ()), *row["furniture_removed"]]
+        r["furniture_removed"] = [*r.get("markup_removed", ()), *row["furniture_removed"]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,13 +178,13 @@ def main(argv: list[str] | None = None) -> int:
             result = {"is_article": False, "article_reason": "error", "text": "",
                       "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
         result.pop("signals", None)
-        result["furniture_removed"] = list(result.get("embeds_removed", ()))
+        result["furniture_removed"] = list(result.get("markup_removed", ()))
         results.append(result)
         sites.append(page_site(result, args.url, f"local:{f.resolve().parent.name}"))
     if not args.raw:
         clean_like_a_crawl(results, sites)
     for f, result in zip(files, results, strict=True):
-        result.pop("embeds_removed", None)
+        result.pop("markup_removed", None)
         if args.json:
             print(json.dumps({"file": str(f), **result}, default=str, ensure_ascii=False))
             continue

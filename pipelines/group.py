@@ -44,7 +44,7 @@ def document_row(
         "canonical_off_site": bool(x.get("canonical_off_site")),
         # embedded social posts the extractor took out of the page; the furniture step adds
         # the lines it removes
-        "furniture_removed": list(x.get("embeds_removed") or ()),
+        "furniture_removed": list(x.get("markup_removed") or ()),
         "grouping_config": grouping_config,
     }
 

@@ -60,9 +60,9 @@ def test_embedded_social_posts_are_removed_and_recorded() -> None:
     x = extract_html(page, "https://news.test/a")
     assert "pic.twitter.com" not in x["text"] and "Instagram" not in x["text"]
     assert "Friday" in x["text"] and "Tuesday" in x["text"]
-    assert len(x["embeds_removed"]) == 3
-    assert x["embeds_removed"][0].startswith("BREAKING: No NATO membership")
-    assert x["embeds_removed"][2] == "embed: https://www.youtube.com/embed/xyz"
+    assert len(x["markup_removed"]) == 3
+    assert x["markup_removed"][0].startswith("BREAKING: No NATO membership")
+    assert x["markup_removed"][2] == "embed: https://www.youtube.com/embed/xyz"
 
 
 def test_a_theme_class_named_like_an_embed_on_the_article_is_kept() -> None:
@@ -128,3 +128,51 @@ def test_command_line_cleans_a_folder_as_a_crawl_would(
     assert removed, "six pages of one site share furniture lines"
     assert all(line not in page["text"] for page in clean for line in page["furniture_removed"])
     assert sum(len(p["text"]) for p in raw) > sum(len(p["text"]) for p in clean)
+
+
+def test_cross_links_inside_the_article_are_removed_by_their_markup() -> None:
+    """A label, a colon and one link to another story's headline: in any language."""
+    page = f"""<html><body><article><p>{PROSE}</p>
+    <p>Lea más: <a href="/otra">Juan Carlos Ortega propone legalizar la marihuana</a></p>
+    <p><b>Auch lesen:</b> <a href="/x">Diese drei Sternzeichen verschenken ihr Herz</a></p>
+    <p>Earcuff: <a href="/shop">Zoeca</a></p>
+    <p>The report, <a href="/r">published by the ministry on Monday</a>, says so.</p>
+    <p>{PROSE.replace("Tuesday", "Friday")}</p></article></body></html>"""
+    x = extract_html(page, "https://news.test/a")
+    assert "Juan Carlos" not in x["text"] and "Sternzeichen" not in x["text"]
+    # a label that names a thing, and a sentence with a link in it, are article text
+    assert "Earcuff: Zoeca" in x["text"]
+    assert "published by the ministry on Monday" in x["text"]
+    assert x["markup_removed"] == [
+        "Lea más: Juan Carlos Ortega propone legalizar la marihuana",
+        "Auch lesen: Diese drei Sternzeichen verschenken ihr Herz",
+    ]
+    assert x["word_count"] == len(x["text"].split())
+
+
+@pytest.mark.parametrize(
+    ("line", "furniture"),
+    [
+        ("Schon gelesen?", True),
+        ("NOTAS RELACIONADAS", True),
+        ("PUEDES VER: ¿Qué es la Sunedu, cómo está conformada?", True),
+        ("23.10.2018", True),
+        ("Aktualisiert am 17.01.2021.", True),
+        ("Kategorie: News", True),
+        ("Fot. Lukasz Nowaczyk / Agencja Gazeta", True),
+        ("Marco Odermatt, Ski-Star aus der Schweiz. © AFP / MARCO BERTORELLO", True),
+        ("Subscribe now to our eNATION edition for the full story.", True),
+        ("Follow The Gleaner on Twitter and Instagram @JamaicaGleaner", True),
+        ("*Werbung. Dieser Beitrag enthält Werbung für MYMARINI.", True),
+        # article sentences that start alike stay
+        ("Werbung nervt. Tracking nervt. Nerven nervt.", False),
+        ("Veröffentlicht am 16.08.2019", False),
+        ("Follow the money, the prosecutor told the jury on Tuesday.", False),
+        ("Temas como la inflación dominaron el debate.", False),
+        ("Mira cómo cambió la ciudad en diez años.", False),
+    ],
+)
+def test_generic_furniture_lines_of_real_pages(line: str, furniture: bool) -> None:
+    from pipelines.core.furniture import is_generic_furniture
+
+    assert is_generic_furniture(line) is furniture

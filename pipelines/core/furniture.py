@@ -99,6 +99,45 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"^(mit unserem newsletter|(jetzt )?(zum )?newsletter (abonnieren|anmelden)|"
         r"abonnieren sie (unseren|den) newsletter|inscrivez-vous \u00e0 (notre|la) newsletter|"
         r"abonnez-vous \u00e0 (notre|la) newsletter|suscr\u00edbete a (nuestro|el) bolet\u00edn)\b",
+        # Second round, from the lines that still leaked on ../shared/realpages (so the gain
+        # measured there overstates what they give elsewhere): cross-link labels, headings of
+        # related-story and tag boxes as whole lines, a date alone or with an update label,
+        # short label lines (category, source), photo credits at the end of a caption,
+        # subscription and follow-us calls, advertising and affiliate disclosures.
+        r"^(lea (m\u00e1s|tambi\u00e9n)?|lee (m\u00e1s|tambi\u00e9n)|le puede interesar|"
+        r"puedes ver|mira|mire|vea (tambi\u00e9n|m\u00e1s)|ver (tambi\u00e9n|m\u00e1s)|"
+        r"auch lesen|lies auch|mehr dazu|zum weiterlesen|dowiedz si\u0119 wi\u0119cej|"
+        r"przeczytaj (te\u017c|tak\u017ce)|also read|watch|leia (tamb\u00e9m|mais)|"
+        r"veja (tamb\u00e9m|mais))\s*:",
+        r"^(schon gelesen|mehr themen|top-themen\b.*|notas relacionadas|contenido relacionado|"
+        r"art\u00edculos relacionados|temas( relacionados)?|tags|schlagworte|schlagw\u00f6rter|"
+        r"kategorien?|categories|inhaltsverzeichnis|table of contents|beitr\u00e4ge aus dem forum|"
+        r"vous aimerez aussi|you might also like|want more|lust auf mehr|"
+        r"more on this (story|topic)|most popular|meistgelesen)\s*[:?!.]?\s*$",
+        r"^((letzte )?(\u00e4nderung|aktualisiert( am)?|stand|updated|last (updated|modified)|"
+        r"release date)\s*:?\s*)?[\d./\-:, ]{4,}(uhr|h)?\s*$",
+        r"^(kategorie|category|rubrik|release date|ver\u00f6ffentlichung|schlagworte|tags|themen|"
+        r"quelle|source|fuente)\s*:\s*[^.]{0,60}$",
+        r"^.{0,200}(\(?(fot\.|foto:|photo:|bild:|imagen:|\u00a9)\s*[^()]{2,80}\)?\.?)$",
+        r"^(get|sign up|subscribe|register|join|download|follow|support|submit)\b.{0,160}"
+        r"\b(newsletter|inbox|e-?mail|edition|apps?|twitter|instagram|facebook|telegram|"
+        r"whatsapp|youtube|tiktok|form|journalism|free)\b",
+        r"^(to (view|read|continue reading) (the|this) (full )?(story|article)|"
+        r"if you('|\u2019)re (seeing this|already a subscriber)|"
+        r"for the latest (stories|news)\b.{0,80}\b(download|follow|subscribe)|"
+        r"(already|not) a subscriber\b|do you want to be informed\b|want (more|to know more)\?)",
+        r"^\u00a1?(hazte (miembro|socio)|suscr\u00edbete|s\u00edguenos|\u00fanete|"
+        r"desc\u00e1rgate|descarga (nuestra|la) app|mira lo que tiene nuestro canal|"
+        r"\u00bfya sab\u00edas que\b.{0,80}\bcanal)",
+        r"^(folgen sie uns|folge uns|abonnieren sie|unterst\u00fctze|unterst\u00fctzen sie|"
+        r"jetzt (kostenlos )?(registrieren|abonnieren)|melde dich (jetzt )?(f\u00fcr|zum|an)|"
+        r"gef\u00e4llt (dir|ihnen) (unser|dieser|der))",
+        r"^(zapraszamy (te\u017c |r\u00f3wnie\u017c )?do (subskrypcji|obserwowania)|"
+        r"obserwuj nas|subskrybuj)",
+        r"^(\*?(werbung|anzeige)\s*[.:,|]|this (post|article|page) contains (affiliate|"
+        r"references to products)|we (may )?(receive|earn) (a )?(compensation|commission)|"
+        r"(dieser beitrag|dieser artikel) enth\u00e4lt (werbung|affiliate)|"
+        r".{0,80}\bhandelt es sich um affiliate.?links?|we recommend the best products)",
     )
 )
 # Credit lines name the outlet a copy came from: "This article first appeared on The X."
