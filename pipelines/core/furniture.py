@@ -115,7 +115,8 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"vous aimerez aussi|you might also like|want more|lust auf mehr|"
         r"more on this (story|topic)|most popular|meistgelesen)\s*[:?!.]?\s*$",
         r"^((letzte )?(\u00e4nderung|aktualisiert( am)?|stand|updated|last (updated|modified)|"
-        r"release date)\s*:?\s*)?[\d./\-:, ]{4,}(uhr|h)?\s*$",
+        r"release date)\s*:?\s*)?\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\.?"
+        r"(,?\s*\d{1,2}[:.]\d{2}\s*(uhr|h)?)?\s*\.?$",
         r"^(kategorie|category|rubrik|release date|ver\u00f6ffentlichung|schlagworte|tags|themen|"
         r"quelle|source|fuente)\s*:\s*[^.]{0,60}$",
         r"^.{0,200}(\(?(fot\.|foto:|photo:|bild:|imagen:|\u00a9)\s*[^()]{2,80}\)?\.?)$",
@@ -138,6 +139,27 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"references to products)|we (may )?(receive|earn) (a )?(compensation|commission)|"
         r"(dieser beitrag|dieser artikel) enth\u00e4lt (werbung|affiliate)|"
         r".{0,80}\bhandelt es sich um affiliate.?links?|we recommend the best products)",
+        r"^(sign up|subscribe)( now| today| for free| here)?\b",
+        r"^[\w&' -]{0,40}\bnewsletter\s*[:!.]?$",
+        # comment and login prompts
+        r"^(keine kommentare|no comments( yet)?|\d+ (comments?|kommentare?)|"
+        r"leave a (comment|reply)|(einen )?kommentar (schreiben|hinterlassen)|"
+        r"schreibe einen kommentar|du musst (eingeloggt|angemeldet) sein|you must be logged in|"
+        r"verraten sie (uns )?(gerne )?in den kommentaren)\b",
+        r"^(sie sind (aktuell |derzeit |noch )?nicht (eingeloggt|angemeldet)|"
+        r"you are not logged in|ich habe als gast bestellt)",
+        # legal notes, contact blocks of press releases, agency sign-offs ("aja/PAP"),
+        # reading times, availability of a player, "more information" pointers
+        r"^\(?(alle angaben ohne gew\u00e4hr|materia\u0142 chroniony prawem|"
+        r"sofern nicht anders (angegeben|ausgewiesen))",
+        r"^(kontakt|telefon|tel\.|fax|pressekontakt|ansprechpartner(in)?( zum thema)?|"
+        r"zusatzinformationen|quellenangaben|contact|phone)\s*:[^.]{0,60}$",
+        r"^\(?[a-z\u00c0-\u017f]{2,5}(\s*/\s*[a-z\u00c0-\u017f]{2,5})+\)?\.?$",
+        r"^(ten tekst przeczytasz|lesezeit|reading time|czas czytania|tiempo de lectura|"
+        r"\d+\s*(min|minutes?|minuten)\.?\s+(read|lesezeit|de lectura))\b",
+        r"^(video|audio|sendung|podcast) (verf\u00fcgbar|abrufbar) bis\b",
+        r"^(weitere (infos|informationen)|more information|further information|"
+        r"m\u00e1s informaci\u00f3n)\b.{0,100}$",
     )
 )
 # Credit lines name the outlet a copy came from: "This article first appeared on The X."
