@@ -160,6 +160,20 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"^(video|audio|sendung|podcast) (verf\u00fcgbar|abrufbar) bis\b",
         r"^(weitere (infos|informationen)|more information|further information|"
         r"m\u00e1s informaci\u00f3n)\b.{0,100}$",
+        # metadata and widget lines: feed subscriptions, "last modified:", "view comments", a
+        # date with a section, "click here", consent placeholders of embedded players, sign-up
+        # fine print
+        r"^.{0,120}\brss(-feed)? (abonnieren|subscribe)\b",
+        r"^(news date|datum|fecha|date)\s*:\s*\S|"
+        r"^.{0,120}(\blast modified:|\b(view|leave|add|post) (a )?comments?\s*$)",
+        r"^(\d{1,4}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}\.? [^\W\d]{3,9},? \d{4}(,? \d{1,2}:\d{2})?)"
+        r"\s*\|\s*[^|]{1,30}$",
+        r"^(.{0,40}[.!?:]\s*)?(einfach |jetzt )?(hier klicken|klicken sie hier|click here|"
+        r"haga clic aqu\u00ed|cliquez ici)\b",
+        r"^.{0,120}\bum (den|die) inhalte? von .{1,60} zu laden\b",
+        r"^(by (signing up|subscribing|registering|clicking)|mit (der|ihrer) (registrierung|"
+        r"anmeldung) (akzeptieren|stimmen)|al (suscribirte|registrarte))\b",
+        r"^lust auf mehr\?",
     )
 )
 # Credit lines name the outlet a copy came from: "This article first appeared on The X."
