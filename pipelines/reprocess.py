@@ -1,12 +1,13 @@
 """`make reprocess`: rebuild documents, edges, clusters and the state from the stored pages.
 
 No request is made. Every run that stored pages is replayed in run order with the same code as
-the end of a crawl (`pipelines.write.commit_run`): its article pages are extracted in a process
-pool, a page whose text is unchanged since an earlier run adds no document, the others are
-cleaned, fingerprinted and grouped into the clusters of the runs before it. So documents keep
-the run that fetched them, versions stay versions, and cluster ids come out as a sequence of
-crawls would have made them under the current grouping config. This is the remedy when the
-grouping config changes in a way that makes saved signatures incomparable.
+the end of a crawl (`pipelines.write.end_of_run`, then `write_run`): its article pages are
+extracted in a process pool, a page whose text is unchanged since an earlier run adds no
+document, the others are cleaned, fingerprinted and grouped into the clusters of the runs
+before it. So documents keep the run that fetched them, versions stay versions, and cluster ids
+come out as a sequence of crawls would have made them under the current grouping config. This
+is the remedy when the grouping config changes in a way that makes saved signatures
+incomparable.
 
 Everything is written into a hidden staging folder and then swapped in, table by table, with
 the state last. A reprocess that is killed leaves its staging folder behind; crawls refuse to
@@ -104,7 +105,7 @@ def reprocess(
         pool.shutdown()
 
     totals: dict[str, int] = defaultdict(int)
-    from pipelines.write import commit_run
+    from pipelines.write import end_of_run, write_run
 
     for run_id in sorted(by_run):
         documents: dict[str, dict[str, Any]] = {}
@@ -129,17 +130,8 @@ def reprocess(
                     checked_at=row["fetched_at"],
                     changed_at=row["fetched_at"],
                 )
-        counts = commit_run(
-            staging,
-            run_id,
-            grouping,
-            state,
-            documents,
-            hashes,
-            {},
-            lambda c: c,
-            commit=False,
-        )
+        result = end_of_run(run_id, grouping, state, documents, hashes)
+        counts = write_run(staging, result, state, {}, lambda c: c, commit=False)
         for k, v in counts.items():
             totals[k] += v
 

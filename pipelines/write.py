@@ -1,10 +1,12 @@
-"""Stage 5: group, write documents, edges, clusters and the runs row, commit the state.
+"""Stage 5: the end of the run, then write documents, edges, clusters and the runs row.
 
 The write stage drives the end of the run in order (Scrapy closes pipeline components in
-parallel): close the pages writer, then `commit_run` (group this run's new and changed
-documents into the saved clusters, write the run's partitions, commit the state, publish the
-clusters file) and, last, the runs row. A run row says `running` from the start, so a run that
-was killed is visible as such until the next run's recovery marks it `interrupted`.
+parallel): close the pages writer; `end_of_run` (the step pipelines.core.endofrun.end_run:
+group this run's new and changed documents into the saved clusters, against the state's grouper
+and furniture model; it writes nothing); `write_run` (write the result's partitions, commit the
+state, publish the clusters file) and, last, the runs row. A run row says `running` from the
+start, so a run that was killed is visible as such until the next run's recovery marks it
+`interrupted`.
 
 Cluster ids come from the grouper as they are: a cluster is named after the document that
 founded it, and `finish_run` adds documents in (fetched_at, doc_id) order, so ids do not depend
@@ -16,18 +18,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from pipelines.core.config import GroupingConfig
-from pipelines.core.endofrun import finish_run
-from pipelines.core.furniture import FurnitureModel
-from pipelines.core.grouping import Edge, Grouper
-from pipelines.core.origin import choose_origin, edge_direction
+from pipelines.core.endofrun import RunResult, end_run
 from pipelines.run import RunContext
 from pipelines.storage.schemas import schema_for
 from pipelines.storage.state import (
@@ -70,215 +68,73 @@ def nothing_fetched(row: dict[str, Any]) -> bool:
     return answered == 0 and (row["pages_failed"] > 0 or row["requests_skipped"] > 0)
 
 
-def cluster_row(cluster_id: str, docs: Sequence[dict[str, Any]], run_id: str) -> dict[str, Any]:
-    """The clusters row of one cluster from its members' metadata (plain function).
-
-    Members are ordered by when they were first fetched (ties: doc_id), the order `choose_origin`
-    falls back on; `created_run` is this run's and is replaced by the caller for a known cluster.
-    """
-    docs = sorted(docs, key=lambda d: (d["fetched_at"], d["doc_id"]))
-    origin, reason = choose_origin(docs)
-    published = [d["published_at"] for d in docs if d.get("published_at") is not None]
-    return {
-        "cluster_id": cluster_id,
-        "size": len(docs),
-        "n_domains": len({d["domain"] for d in docs}),
-        "origin_doc_id": origin["doc_id"],
-        "origin_url": origin["url"],
-        "origin_domain": origin["domain"],
-        "origin_reason": reason,
-        "first_published": min(published) if published else None,
-        "last_published": max(published) if published else None,
-        "title": origin.get("title"),
-        "created_run": run_id,
-        "updated_run": run_id,
-        "merged_into": None,
-    }
-
-
-def update_clusters(
-    previous: dict[str, dict[str, Any]],
-    members: dict[str, list[str]],
-    touched: Iterable[str],
-    merges: Sequence[tuple[str, str]],
-    docs: dict[str, dict[str, Any]],
-    run_id: str,
-) -> tuple[dict[str, dict[str, Any]], list[str], Counter[str]]:
-    """Published cluster rows after a run: (all rows, ids of the rows this run changed, counts).
-
-    `previous` holds every id published so far; `members` maps each live cluster id to its doc
-    ids (Grouper.clusters()); `touched` are the live clusters that gained or changed a document
-    this run; `merges` are this run's (absorbed, surviving) pairs in order. A known id keeps its
-    `created_run`; an absorbed id keeps its last row and gets `merged_into`, always the id that
-    is live now (earlier merged rows pointing at it are re-pointed), so one join follows any old
-    id. Ids absorbed in the same run that created them were never published and stay unlisted.
-    Counts: clusters_new, clusters_grown (known and bigger), clusters_merged (published ids
-    absorbed).
-    """
-    rows = dict(previous)
-    changed: list[str] = []
-    counts: Counter[str] = Counter()
-    live_of = {}
-    for cid, doc_ids in members.items():
-        for d in doc_ids:
-            live_of[d] = cid
-    for cid in sorted(set(touched)):
-        row = cluster_row(cid, [docs[d] for d in members[cid]], run_id)
-        old = previous.get(cid)
-        if old is None:
-            counts["clusters_new"] += 1
-        else:
-            row["created_run"] = old["created_run"]
-            if row["size"] > old["size"]:
-                counts["clusters_grown"] += 1
-        rows[cid] = row
-        changed.append(cid)
-    absorbed_now = {}
-    for absorbed, _surviving in merges:
-        old = previous.get(absorbed)
-        if old is None or old["merged_into"] is not None:
-            continue
-        absorbed_now[absorbed] = live_of[old["origin_doc_id"]]
-        counts["clusters_merged"] += 1
-    for cid, row in previous.items():
-        target = absorbed_now.get(cid) or absorbed_now.get(row["merged_into"] or "")
-        if target is not None and row["merged_into"] != target:
-            rows[cid] = {**row, "merged_into": target, "updated_run": run_id}
-            changed.append(cid)
-    return rows, changed, counts
-
-
-def edge_rows(
-    edges: Iterable[Edge],
-    documents: dict[str, dict[str, Any]],
-    origins: dict[str, str],
-    assignments: dict[Any, str],
-    run_id: str,
-) -> list[dict[str, Any]]:
-    rows = []
-    for e in edges:
-        a, b = documents[e.doc_a], documents[e.doc_b]
-        origin = origins.get(assignments[e.doc_a])
-        rows.append(
-            {
-                "doc_a": e.doc_a,
-                "doc_b": e.doc_b,
-                "jaccard": e.jaccard,
-                "a_in_b": e.a_in_b,
-                "b_in_a": e.b_in_a,
-                "relation": e.relation,
-                "direction": edge_direction(a, b, origin),
-                "lag_seconds": None if e.lag_seconds is None else int(e.lag_seconds),
-                "run_id": run_id,
-            }
-        )
-    return rows
-
-
-def doc_meta(
-    row: dict[str, Any], extract_hash: str, known: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The state's record of a document's latest version (pipelines/storage/state.DOCS_SCHEMA)."""
-    return {
-        "doc_id": row["doc_id"],
-        "url": row["url"],
-        "domain": row["domain"],
-        "site_name": row["site_name"],
-        "title": row["title"],
-        "published_at": row["published_at"],
-        "canonical_url": row["canonical_url"],
-        "based_on_url": row["based_on_url"],
-        "credited_source": row["credited_source"],
-        "first_fetched_at": known["first_fetched_at"] if known else row["fetched_at"],
-        "fetched_at": row["fetched_at"],
-        "first_run": known["first_run"] if known else row["run_id"],
-        "run_id": row["run_id"],
-        "content_hash": row["content_hash"],
-        "extract_hash": extract_hash,
-    }
-
-
-def commit_run(
-    root: Path,
+def end_of_run(
     run_id: str,
     config: GroupingConfig,
     state: CrawlState,
     documents: dict[str, dict[str, Any]],
     extract_hashes: dict[str, str],
+) -> RunResult:
+    """`end_run` against the state's saved grouper and furniture model (loaded here).
+
+    A run with nothing new or changed (an unchanged re-crawl) loads neither: the new state
+    version reuses their committed files unread.
+    """
+    load = bool(documents) or state.folder is None
+    return end_run(
+        run_id,
+        documents,
+        extract_hashes,
+        state.docs,
+        state.clusters,
+        config,
+        state.furniture_model() if load else None,
+        state.grouper(config) if load else None,
+    )
+
+
+def write_run(
+    root: Path,
+    result: RunResult,
+    state: CrawlState,
     seen_updates: dict[str, SeenPage],
     final_row: Callable[[dict[str, int]], dict[str, Any]],
     *,
     commit: bool = True,
 ) -> dict[str, Any]:
-    """End a run: group its new and changed documents, write them, commit the state.
+    """Write a run's result (pipelines.core.endofrun.end_run) and commit the state.
 
     Order, so that a kill at any moment is recoverable (pipelines/storage/state.recover): the run's
     documents, edges and cluster_history partitions; the new state version and its CURRENT
     pointer (the commit); the clusters file analysts read; the runs row, written by the caller.
-    Returns the final runs row (`final_row(counts)`). With `commit=False` (a reprocess, which
-    commits once after replaying every run) the state is only updated in memory.
+    Returns the final runs row (`final_row(result.counts)`). With `commit=False` (a reprocess,
+    which commits once after replaying every run) the state is only updated in memory.
     """
-    docs = dict(state.docs)
-    if not documents and state.folder is not None:
-        # Nothing new or changed (an unchanged re-crawl): the grouper and the furniture model
-        # stay as committed, and the new state version reuses their files unread.
-        model: FurnitureModel | None = None
-        grouper: Grouper | None = None
-        edges: list[Edge] = []
-        merges: list[tuple[str, str]] = []
-        members: dict[str, list[str]] = {}
-    else:
-        model = state.furniture_model()
-        grouper = state.grouper(config)
-        merges_before = len(grouper.merges)
-        edges = finish_run(documents, model, config, grouper)
-        merges = grouper.merges[merges_before:]
-        for doc_id, row in documents.items():
-            row["cluster_id"] = grouper.cluster_of(doc_id)
-            docs[doc_id] = doc_meta(row, extract_hashes[doc_id], state.docs.get(doc_id))
-        members = {cid: [str(d) for d in ids] for cid, ids in grouper.clusters().items()}
-    by_first_fetch = {d: {**m, "fetched_at": m["first_fetched_at"]} for d, m in docs.items()}
-    touched = {row["cluster_id"] for row in documents.values()}
-    clusters, changed, cluster_counts = update_clusters(
-        state.clusters, members, touched, merges, by_first_fetch, run_id
-    )
-
+    run_id = result.run_id
     # Documents go to the partition of the run that fetched them (a reprocess keeps those).
-    doc_schema = schema_for("documents", num_perm=config.num_perm)
-    for doc_run in sorted({row["run_id"] for row in documents.values()}):
+    doc_schema = schema_for("documents", num_perm=result.config.num_perm)
+    for doc_run in sorted({row["run_id"] for row in result.documents.values()}):
         with DatasetWriter(root, "documents", doc_schema, doc_run, rows_per_file=5_000) as w:
-            w.write_rows(r for r in documents.values() if r["run_id"] == doc_run)
-    origins = {cid: row["origin_doc_id"] for cid, row in clusters.items()}
-    assignments = {
-        d: grouper.cluster_of(d) for e in edges for d in (e.doc_a, e.doc_b) if grouper is not None
-    }
+            w.write_rows(r for r in result.documents.values() if r["run_id"] == doc_run)
     with DatasetWriter(root, "edges", schema_for("edges"), run_id, rows_per_file=50_000) as w:
-        w.write_rows(edge_rows(edges, docs, origins, assignments, run_id))
-    if changed:
-        write_cluster_history(root, [clusters[c] for c in sorted(set(changed))], run_id=run_id)
-
+        w.write_rows(result.edges)
+    if result.changed_clusters:
+        changed = sorted(set(result.changed_clusters))
+        write_cluster_history(root, [result.clusters[c] for c in changed], run_id=run_id)
     seen = dict(state.seen)
     seen.update(seen_updates)
-    n_changed = sum(1 for d in documents if d in state.docs)
-    counts = {
-        "documents_new": len(documents) - n_changed,
-        "documents_changed": n_changed,
-        "clusters_new": cluster_counts["clusters_new"],
-        "clusters_grown": cluster_counts["clusters_grown"],
-        "clusters_merged": cluster_counts["clusters_merged"],
-    }
-    row = final_row(counts)
+    row = final_row(result.counts)
     if not commit:
-        state.update(seen=seen, docs=docs, clusters=clusters, committed_run=run_id)
+        state.update(seen=seen, docs=result.docs, clusters=result.clusters, committed_run=run_id)
         return row
     state.commit(
         run_id,
         seen=seen,
-        docs=docs,
-        clusters=clusters,
-        grouper=grouper,
-        model=model,
-        config=config,
+        docs=result.docs,
+        clusters=result.clusters,
+        grouper=result.grouper,
+        model=result.model,
+        config=result.config,
         run_row=row,
     )
     publish_clusters(root, state)
@@ -382,16 +238,10 @@ class WritePipeline:
         try:
             if ctx.pages_writer is not None:
                 ctx.pages_writer.close()
-            row = commit_run(
-                ctx.data_dir,
-                ctx.run_id,
-                ctx.grouping,
-                ctx.state,
-                ctx.documents,
-                ctx.extract_hashes,
-                ctx.seen,
-                final_row,
+            result = end_of_run(
+                ctx.run_id, ctx.grouping, ctx.state, ctx.documents, ctx.extract_hashes
             )
+            row = write_run(ctx.data_dir, result, ctx.state, ctx.seen, final_row)
         except Exception as exc:
             row = self._row(
                 "failed", finished_at=datetime.now(UTC), error=f"{type(exc).__name__}: {exc}"

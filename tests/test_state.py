@@ -1,8 +1,8 @@
 """Runs that follow each other without a crawl: cluster ids across runs, merges, versions,
 crash points of the end-of-run commit (real processes killed with os._exit), the lock.
 
-Documents are built from the demo web's story texts and go through the real `commit_run`:
-furniture cleaning, fingerprints, the saved grouper, Parquet files, the state commit.
+Documents are built from the demo web's story texts and go through the real `end_of_run` and
+`write_run`: furniture cleaning, fingerprints, the saved grouper, Parquet files, the state commit.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pipelines.storage.state import (
     run_lock,
 )
 from pipelines.storage.store import new_run_id, write_run_record
-from pipelines.write import commit_run
+from pipelines.write import end_of_run, write_run
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -55,7 +55,7 @@ def doc(name: str, text: str, run_id: str, minutes: int) -> dict[str, Any]:
 
 
 def run(root: Path, docs: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
-    """One run's end as WritePipeline does it: running row, commit_run, final row."""
+    """One run's end as WritePipeline does it: running row, end_of_run, write_run, final row."""
     state = CrawlState.load(root)
     base = {
         "run_id": run_id,
@@ -70,13 +70,11 @@ def run(root: Path, docs: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
         for d in docs
         if is_new_version(state.docs.get(d["doc_id"]), hashes[d["doc_id"]])
     }
-    row = commit_run(
+    result = end_of_run(run_id, GroupingConfig(), state, documents, hashes)
+    row = write_run(
         root,
-        run_id,
-        GroupingConfig(),
+        result,
         state,
-        documents,
-        hashes,
         {},
         lambda counts: {**base, "status": "ok", "finished_at": datetime.now(UTC), **counts},
     )

@@ -1,11 +1,11 @@
-"""update_clusters (pipelines/write.py): ids keep their meaning as clusters grow and merge."""
+"""update_clusters (pipelines/core/clusters.py): ids keep their meaning as clusters grow, merge."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pipelines.write import cluster_row, update_clusters
+from pipelines.core.clusters import cluster_row, update_clusters
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -10,14 +10,21 @@
    LSH candidates, verification (Jaccard or containment) before any union, union-find.
 
 Cleaning before grouping is what keeps two short briefs that share heavy furniture apart. A
-crawl (pipelines/write.py), `make reprocess` and a corpus (pipelines/corpus.py) all call it.
+corpus (pipelines/corpus.py) calls it alone.
+
+`end_run` is the end of a crawl's run (and of each run `make reprocess` replays) as one step:
+`finish_run` on the run's new and changed documents against the saved grouper and model, then
+the cluster rows, the state's document records and the edges rows, returned as a `RunResult`.
+It writes nothing: `pipelines.write.write_run` writes a result and commits it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.core.clusters import update_clusters
 from pipelines.core.config import GroupingConfig
 from pipelines.core.extract import content_hash
 from pipelines.core.fingerprint import fingerprints_and_leads, to_bytes
@@ -31,6 +38,7 @@ from pipelines.core.furniture import (
     split_lines,
 )
 from pipelines.core.grouping import Edge, Grouper
+from pipelines.core.origin import edge_direction
 
 
 def arrival_order(documents: dict[str, dict[str, Any]]) -> list[str]:
@@ -152,3 +160,146 @@ def finish_run(
         row["n_shingles"] = int(counts[i])
     dates = [documents[d]["published_at"] for d in order]
     return grouper.add_many(order, sigs, counts, dates, leads)
+
+
+# -- the end of a crawl's run ----------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """What a run's end produced, ready to be written (pipelines.write.write_run).
+
+    `documents`: the run's new and changed `documents` rows, clean, fingerprinted, with their
+    cluster ids; `docs`: the state's record of every document after the run; `clusters`: every
+    published cluster row after the run, `changed_clusters` the ids this run changed; `edges`:
+    the `edges` rows of this run; `counts`: the runs row's document and cluster counts. `model`
+    and `grouper` are what the state commits; None when they were not loaded because the run
+    had nothing new (the committed files are then reused unread).
+    """
+
+    run_id: str
+    config: GroupingConfig
+    documents: dict[str, dict[str, Any]]
+    docs: dict[str, dict[str, Any]]
+    clusters: dict[str, dict[str, Any]]
+    changed_clusters: list[str]
+    edges: list[dict[str, Any]]
+    counts: dict[str, int]
+    model: FurnitureModel | None = None
+    grouper: Grouper | None = None
+    merges: list[tuple[str, str]] = field(default_factory=list)
+
+
+def end_run(
+    run_id: str,
+    documents: dict[str, dict[str, Any]],
+    extract_hashes: dict[str, str],
+    known_docs: dict[str, dict[str, Any]],
+    known_clusters: dict[str, dict[str, Any]],
+    config: GroupingConfig,
+    model: FurnitureModel | None,
+    grouper: Grouper | None,
+) -> RunResult:
+    """Clean, fingerprint and group a run's documents into the saved clusters; write nothing.
+
+    `documents` (new and changed `documents` rows holding the extractor's text) are updated in
+    place. `model` and `grouper` are the saved ones (updated in place); both may be None when
+    `documents` is empty and the saved files are to be kept as they are. `known_docs` and
+    `known_clusters` are the state's, left unchanged.
+    """
+    docs = dict(known_docs)
+    edges: list[Edge] = []
+    merges: list[tuple[str, str]] = []
+    members: dict[str, list[str]] = {}
+    if documents:
+        if model is None or grouper is None:
+            raise ValueError("end_run: documents to group need the saved model and grouper")
+        merges_before = len(grouper.merges)
+        edges = finish_run(documents, model, config, grouper)
+        merges = grouper.merges[merges_before:]
+        for doc_id, row in documents.items():
+            row["cluster_id"] = grouper.cluster_of(doc_id)
+            docs[doc_id] = doc_meta(row, extract_hashes[doc_id], known_docs.get(doc_id))
+        members = {cid: [str(d) for d in ids] for cid, ids in grouper.clusters().items()}
+    by_first_fetch = {d: {**m, "fetched_at": m["first_fetched_at"]} for d, m in docs.items()}
+    touched = {row["cluster_id"] for row in documents.values()}
+    clusters, changed, cluster_counts = update_clusters(
+        known_clusters, members, touched, merges, by_first_fetch, run_id
+    )
+    origins = {cid: row["origin_doc_id"] for cid, row in clusters.items()}
+    assignments = (
+        {d: grouper.cluster_of(d) for e in edges for d in (e.doc_a, e.doc_b)}
+        if (grouper is not None)
+        else {}
+    )
+    n_changed = sum(1 for d in documents if d in known_docs)
+    counts = {
+        "documents_new": len(documents) - n_changed,
+        "documents_changed": n_changed,
+        "clusters_new": cluster_counts["clusters_new"],
+        "clusters_grown": cluster_counts["clusters_grown"],
+        "clusters_merged": cluster_counts["clusters_merged"],
+    }
+    return RunResult(
+        run_id=run_id,
+        config=config,
+        documents=documents,
+        docs=docs,
+        clusters=clusters,
+        changed_clusters=changed,
+        edges=edge_rows(edges, docs, origins, assignments, run_id),
+        counts=counts,
+        model=model,
+        grouper=grouper,
+        merges=merges,
+    )
+
+
+def edge_rows(
+    edges: Iterable[Edge],
+    documents: dict[str, dict[str, Any]],
+    origins: dict[str, str],
+    assignments: dict[Any, str],
+    run_id: str,
+) -> list[dict[str, Any]]:
+    rows = []
+    for e in edges:
+        a, b = documents[e.doc_a], documents[e.doc_b]
+        origin = origins.get(assignments[e.doc_a])
+        rows.append(
+            {
+                "doc_a": e.doc_a,
+                "doc_b": e.doc_b,
+                "jaccard": e.jaccard,
+                "a_in_b": e.a_in_b,
+                "b_in_a": e.b_in_a,
+                "relation": e.relation,
+                "direction": edge_direction(a, b, origin),
+                "lag_seconds": None if e.lag_seconds is None else int(e.lag_seconds),
+                "run_id": run_id,
+            }
+        )
+    return rows
+
+
+def doc_meta(
+    row: dict[str, Any], extract_hash: str, known: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The state's record of a document's latest version (pipelines/storage/state.DOCS_SCHEMA)."""
+    return {
+        "doc_id": row["doc_id"],
+        "url": row["url"],
+        "domain": row["domain"],
+        "site_name": row["site_name"],
+        "title": row["title"],
+        "published_at": row["published_at"],
+        "canonical_url": row["canonical_url"],
+        "based_on_url": row["based_on_url"],
+        "credited_source": row["credited_source"],
+        "first_fetched_at": known["first_fetched_at"] if known else row["fetched_at"],
+        "fetched_at": row["fetched_at"],
+        "first_run": known["first_run"] if known else row["run_id"],
+        "run_id": row["run_id"],
+        "content_hash": row["content_hash"],
+        "extract_hash": extract_hash,
+    }
