@@ -9,7 +9,7 @@ Everything is drawn from private seeded streams (`rng_for`): the scripts, styles
 per (seed, host), the comments once per page URL, a teaser summary once per story. A light web
 (heavy off) never calls anything here, so its pages are byte for byte what they were.
 
-Visible text that a extractor could keep (comments, teaser headlines and summaries, related
+Visible text that an extractor could keep (comments, teaser headlines and summaries, related
 headlines, long menu labels) is returned to the caller, which records it as furniture.
 """
 

@@ -1,8 +1,8 @@
 """The demo web's public API: URLs, routing, HTTP semantics (ETag, 304, redirects), ground truth.
 
-`DemoWeb(seed, sites, stories, day)` is a pure function of its parameters: any process renders
-the same bytes for the same URL. Article pages are generated on request from (seed, story id);
-listing pages, feeds and sitemaps use per-site index arrays that are built on first use.
+`DemoWeb(seed, sites, stories, day, heavy)` is a pure function of its parameters: any process
+renders the same bytes for the same URL. Article pages are generated on request from (seed,
+story id); listing pages, feeds and sitemaps use per-site index arrays that are built on first use.
 
 Page ids: an article page of story i, variant v (0 = the original) has pid = i * 64 + v; every
 URL scheme carries the pid, so routing needs no lookup table, and wrong slugs redirect.

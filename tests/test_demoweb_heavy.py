@@ -58,3 +58,22 @@ def test_plain_trafilatura_on_the_heavy_web(heavy_web: DemoWeb) -> None:
     t = measure(heavy_web, extract=True)["trafilatura"]
     assert t["recall"] > 0.9  # the body is still the main content
     assert 0.85 <= t["f1"] <= 0.97  # the range plain trafilatura has on real pages
+
+
+def test_sources_demo_web_heavy_flag() -> None:
+    from crawler.sources import SourcesError, parse_sources
+
+    assert parse_sources({"demo_web": {"heavy": True}}).demo_web.heavy is True
+    assert parse_sources({"demo_web": {"seed": 2}}).demo_web.heavy is False
+    with pytest.raises(SourcesError, match="heavy"):
+        parse_sources({"demo_web": {"heavy": 1}})
+
+
+def test_serve_command_passes_heavy(tmp_path) -> None:
+    from demoweb.__main__ import build_parser
+    from demoweb.spawn import serve_command
+
+    kw = dict(seed=1, sites=2, stories=5, day=1, ready_file=tmp_path / "r")
+    assert "--heavy" in serve_command(**kw, heavy=True)
+    assert "--heavy" not in serve_command(**kw)
+    assert build_parser().parse_args(["serve", "--heavy"]).heavy is True
