@@ -19,6 +19,7 @@ REPEAT  ?= 3
 DOCUMENTS ?= 1000000
 REALTEXT ?= ../shared/realtext/news_2025.parquet
 REALPAGES ?= ../shared/realpages
+HEAVY   ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test test-fast crawl demo-web reprocess migrate evaluate evaluate-real bench bench-realtext bench-scale lint clean
@@ -28,7 +29,7 @@ help: ## list the targets
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALPAGES=$(REALPAGES)"
+	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALPAGES=$(REALPAGES) HEAVY=$(HEAVY)"
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,14 +54,14 @@ reprocess: $(STAMP) ## rebuild documents, edges, clusters and the state from the
 migrate: $(STAMP) ## rewrite the datasets of DATA in the current schema version, in place
 	$(PY) -m pipelines.storage.migrate --data $(DATA)
 
-evaluate: $(STAMP) ## crawl the demo web SEED/SITES/STORIES and score it against its ground truth
-	$(PY) -m pipelines.evaluate --crawl --seed $(SEED) --sites $(SITES) --stories $(STORIES) --data $(DATA)
+evaluate: $(STAMP) ## crawl the demo web SEED/SITES/STORIES (HEAVY=1: heavy pages) and score it
+	$(PY) -m pipelines.evaluate --crawl --seed $(SEED) --sites $(SITES) --stories $(STORIES) --data $(DATA) $(if $(HEAVY),--heavy)
 
 evaluate-real: $(STAMP) ## crawl the real pages of REALPAGES on a loopback proxy; score beside trafilatura
 	$(PY) -m pipelines.evaluate_real --crawl --pages $(REALPAGES) --data $(DATA)
 
 demo-web: $(STAMP) ## serve the demo web in the foreground (proxy on 127.0.0.1:PORT)
-	$(PY) -m demoweb serve --port $(PORT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --day $(DAY)
+	$(PY) -m demoweb serve --port $(PORT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --day $(DAY) $(if $(HEAVY),--heavy)
 
 bench: $(STAMP) ## measure every stage against its baseline (REPEAT runs) -> data/bench/latest.json
 	$(PY) -m bench --repeat $(REPEAT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --realtext "$(REALTEXT)" --out $(DATA)/bench/latest.json

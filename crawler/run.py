@@ -61,7 +61,7 @@ def demo_web_server(cfg: DemoWebConfig, faults: float = 0.0) -> Iterator[str]:
         ready, log_path = Path(tmp) / "ready", Path(tmp) / "server.log"
         cmd = serve_command(
             seed=cfg.seed, sites=cfg.sites, stories=cfg.stories, day=cfg.day,
-            ready_file=ready, faults=faults,
+            ready_file=ready, faults=faults, heavy=cfg.heavy,
         )  # fmt: skip
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, env=server_env(), stdout=log, stderr=subprocess.STDOUT)
@@ -83,11 +83,15 @@ def write_demo_truth(cfg: DemoWebConfig, data_dir: Path, *, write: bool = False)
     from pipelines.storage.store import atomic_write_json
 
     folder = data_dir / "demo-web"
-    name = f"truth-seed{cfg.seed}-sites{cfg.sites}-stories{cfg.stories}-day{cfg.day}.parquet"
+    heavy = "-heavy" if cfg.heavy else ""
+    name = f"truth-seed{cfg.seed}-sites{cfg.sites}-stories{cfg.stories}-day{cfg.day}{heavy}.parquet"
     out = folder / name
     folder.mkdir(parents=True, exist_ok=True)
     if write and not out.exists():
-        write_truth(DemoWeb(seed=cfg.seed, sites=cfg.sites, stories=cfg.stories, day=cfg.day), out)
+        web = DemoWeb(
+            seed=cfg.seed, sites=cfg.sites, stories=cfg.stories, day=cfg.day, heavy=cfg.heavy
+        )
+        write_truth(web, out)
     info = {
         "seed": cfg.seed,
         "sites": cfg.sites,
@@ -95,6 +99,8 @@ def write_demo_truth(cfg: DemoWebConfig, data_dir: Path, *, write: bool = False)
         "day": cfg.day,
         "truth": name,
     }
+    if cfg.heavy:  # only when on: web.json of a light crawl stays as it was
+        info["heavy"] = True
     atomic_write_json(folder / "web.json", info)
     return out
 

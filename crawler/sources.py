@@ -98,6 +98,7 @@ class DemoWebConfig:
     sites: int = 12
     stories: int = 300
     day: int = 1
+    heavy: bool = False  # pages as heavy as real ones (DemoWeb(heavy=True))
 
 
 @dataclass(frozen=True)
@@ -174,13 +175,17 @@ def _demo(value: Any, where: str) -> DemoWebConfig:
         raise SourcesError(
             f"{where}: field 'demo_web' must be a mapping (seed, sites, stories, day)"
         )
-    unknown = sorted(set(value) - DEMO_KEYS)
+    unknown = sorted(set(value) - DEMO_KEYS - {"heavy"})
     if unknown:
         raise SourcesError(
             f"{where}: demo_web: unknown field(s) {', '.join(map(repr, unknown))}; "
-            f"allowed: {', '.join(sorted(DEMO_KEYS))}"
+            f"allowed: {', '.join(sorted(DEMO_KEYS | {'heavy'}))}"
         )
-    args = dict(DEMO_DEFAULTS)
+    args: dict[str, Any] = dict(DEMO_DEFAULTS)
+    if "heavy" in value:
+        if not isinstance(value["heavy"], bool):
+            raise SourcesError(f"{where}: demo_web: field 'heavy' must be true or false")
+        args["heavy"] = value["heavy"]
     for key in DEMO_KEYS & set(value):
         args[key] = _int(
             value[key], f"{where}: demo_web: field {key!r}", minimum=0 if key == "seed" else 1

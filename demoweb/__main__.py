@@ -63,6 +63,11 @@ def _add_web_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sites", type=_positive_int, default=12, help="publisher sites (12)")
     parser.add_argument("--stories", type=_positive_int, default=300, help="original stories (300)")
     parser.add_argument("--day", type=_positive_int, default=1, help="day of the web (1)")
+    parser.add_argument(
+        "--heavy",
+        action="store_true",
+        help="pages as heavy as real ones (scripts, styles, mega menu, comments, teasers)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,7 +119,9 @@ def _write_truth(web: object, out: Path) -> int:
 def _make_web(args: argparse.Namespace) -> object:
     from demoweb import DemoWeb
 
-    return DemoWeb(seed=args.seed, sites=args.sites, stories=args.stories, day=args.day)
+    return DemoWeb(
+        seed=args.seed, sites=args.sites, stories=args.stories, day=args.day, heavy=args.heavy
+    )
 
 
 def _example_host(web: object) -> str:
@@ -134,6 +141,7 @@ def cmd_serve(args: argparse.Namespace, web: object) -> int:
 
     def on_ready(srv: DemoWebServer) -> None:
         faults = f", faults {args.faults:g}" if args.faults else ""
+        faults += ", heavy" if args.heavy else ""
         print(
             f"Demo web: {args.sites} sites, {args.stories} stories "
             f"(seed {args.seed}, day {args.day}{faults}) at proxy {srv.proxy_url} "

@@ -1,6 +1,6 @@
 """How hard is the demo web? Measures a plain extractor against the ground truth.
 
-Run: python -m demoweb.hardness --seed 1 [--sites 12 --stories 300 --day 1]
+Run: python -m demoweb.hardness --seed 1 [--sites 12 --stories 300 --day 1] [--heavy]
 
 Reports: the furniture leak share of plain `trafilatura.extract(html, include_comments=False)`
 over article pages and its token F1 against clean_text (bag of whitespace tokens, averaged over
@@ -142,11 +142,13 @@ def main() -> None:
     ap.add_argument("--sites", type=int, default=12)
     ap.add_argument("--stories", type=int, default=300)
     ap.add_argument("--day", type=int, default=1)
+    ap.add_argument("--heavy", action="store_true", help="the heavy web (DemoWeb(heavy=True))")
     ap.add_argument("--no-extract", action="store_true", help="skip the trafilatura run")
     a = ap.parse_args()
-    web = DemoWeb(seed=a.seed, sites=a.sites, stories=a.stories, day=a.day)
+    web = DemoWeb(seed=a.seed, sites=a.sites, stories=a.stories, day=a.day, heavy=a.heavy)
     res = measure(web, extract=not a.no_extract)
-    print(f"demo web seed={a.seed} sites={a.sites} stories={a.stories} day={a.day}")
+    heavy = " heavy" if a.heavy else ""
+    print(f"demo web seed={a.seed} sites={a.sites} stories={a.stories} day={a.day}{heavy}")
     for key, value in res.items():
         if isinstance(value, dict):
             print(f"{key}:")

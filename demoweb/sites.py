@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 
+from demoweb import heavy as hv
 from demoweb.text import FIRST_NAMES, LAST_NAMES, PLACE_A, PLACE_B
 from demoweb.world import Site, rng_for
 
@@ -77,6 +78,7 @@ class ArticlePage:
     excerpt_of: tuple[str, str] | None = None  # (original url, original outlet)
     related: list[tuple[str, str]] = field(default_factory=list)
     topic: str = ""
+    heavy: hv.HeavyPage | None = None  # DemoWeb(heavy=True): the page's weight (see heavy.py)
 
 
 @dataclass
@@ -95,6 +97,7 @@ class ListingPage:
     search_links: list[tuple[str, str]] = field(default_factory=list)
     feed_links: list[tuple[str, str]] = field(default_factory=list)  # (type, url)
     query: str = ""
+    heavy: bool = False  # DemoWeb(heavy=True): scripts, styles, state and a mega menu
 
 
 # ---------------------------------------------------------------- per-site furniture pools
@@ -319,7 +322,9 @@ TEMPLATE_NAMES = {
 }
 
 
-def _head(doc: Doc, site: Site, title: str, canonical: str | None, extra: str = "") -> None:
+def _head(
+    doc: Doc, site: Site, title: str, canonical: str | None, extra: str = "", heavy: str = ""
+) -> None:
     doc.add(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         f"<title>{esc(title)} | {esc(site.name)}</title>",
@@ -327,7 +332,7 @@ def _head(doc: Doc, site: Site, title: str, canonical: str | None, extra: str = 
     )
     if canonical:
         doc.add(f'<link rel="canonical" href="{attr(canonical)}">')
-    doc.add(extra, f'<link rel="stylesheet" href="/static/{site.template}.css"></head>\n')
+    doc.add(extra, heavy, f'<link rel="stylesheet" href="/static/{site.template}.css"></head>\n')
 
 
 def _chrome_top(doc: Doc, site: Site, p: SitePools, sections: list[tuple[str, str]]) -> None:
@@ -552,9 +557,21 @@ def render_article(
     r = random.Random(page.page_seed)
     doc = Doc()
     brief = page.copy_kind == "brief"
-    _head(doc, site, page.title, page.canonical, _metadata(site, page))
+    sh = hv.site_heavy(seed, site) if page.heavy else None
+    heavy_head = ""
+    if page.heavy and sh:
+        state = hv.state_of(
+            page.url,
+            page.title,
+            page.heavy.related + page.heavy.teasers,
+            {"section": page.section[0], "author": page.author, "pageId": page.heavy.page_id},
+        )
+        heavy_head = hv.head_extra(sh, state)
+    _head(doc, site, page.title, page.canonical, _metadata(site, page), heavy_head)
     doc.add(_body_open(site))
     _chrome_top(doc, site, p, sections)
+    if sh:
+        _heavy_menu(doc, sh)
     mid, end = _furniture_blocks(site, page, p, r, brief)
     po, pc = P_WRAP[site.template]
 
@@ -713,8 +730,31 @@ def render_article(
             f'<div class="storytext">\n{body_html}\n</div>',
             f'<div class="labels">{tags_html}</div></div></div>\n',
         )
+    if page.heavy and sh:
+        related_html, teaser_html, lines = hv.after_article(site.name, page.heavy)
+        comments_html, comment_lines = hv.comments(
+            page.heavy.facts, rng_for("heavy-comments", seed, page.url)
+        )
+        doc.add(related_html, comments_html, teaser_html)
+        for line in (
+            lines[: len(page.heavy.related)] + comment_lines + lines[len(page.heavy.related) :]
+        ):
+            doc.furn(line)
+        _heavy_footer(doc, sh)
     _chrome_bottom(doc, site, p, search_links)
     return doc.html(), doc.furniture
+
+
+def _heavy_menu(doc: Doc, sh: hv.SiteHeavy) -> None:
+    doc.add(sh.menu_html)
+    for label in sh.menu_labels:
+        doc.furn(label)
+
+
+def _heavy_footer(doc: Doc, sh: hv.SiteHeavy) -> None:
+    doc.add(sh.footer_html, sh.tail_scripts)
+    for label in sh.footer_labels:
+        doc.furn(label)
 
 
 # ---------------------------------------------------------------- listing rendering
@@ -734,9 +774,29 @@ def render_listing(
         f'<link rel="alternate" type="application/{kind}+xml" href="{attr(u)}">'
         for kind, u in page.feed_links
     )
-    _head(doc, site, page.heading, canonical, feeds)
+    sh = hv.site_heavy(seed, site) if page.heavy else None
+    heavy_head = ""
+    if sh:
+        state = {
+            "props": {
+                "pageProps": {
+                    "url": page.url,
+                    "kind": page.kind,
+                    "heading": page.heading,
+                    "items": [
+                        {"headline": t, "url": u, "datePublished": iso(d), "dek": dek}
+                        for t, u, d, dek in page.items
+                    ],
+                }
+            },
+            "page": f"/{page.kind}",
+        }
+        heavy_head = hv.head_extra(sh, state)
+    _head(doc, site, page.heading, canonical, feeds, heavy_head)
     doc.add(_body_open(site))
     _chrome_top(doc, site, p, sections)
+    if sh:
+        _heavy_menu(doc, sh)
     t = site.template
     items = []
     for title, url, published, dek in page.items:
@@ -779,5 +839,7 @@ def render_listing(
         f'<div class="pager">{" ".join(pager)}</div>',
         f'<div class="topics-box">Topics: {tag_html}</div></main>\n',
     )
+    if sh:
+        _heavy_footer(doc, sh)
     _chrome_bottom(doc, site, p, page.search_links)
     return doc.html(), doc.furniture

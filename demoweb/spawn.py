@@ -25,6 +25,7 @@ def serve_command(
     ready_file: Path,
     faults: float = 0.0,
     fault_delay: float | None = None,
+    heavy: bool = False,
 ) -> list[str]:
     """The command line of a server on a free loopback port (`--port 0`)."""
     command = [
@@ -36,6 +37,8 @@ def serve_command(
         command += ["--faults", str(faults)]
     if fault_delay is not None:
         command += ["--fault-delay", str(fault_delay)]
+    if heavy:
+        command.append("--heavy")
     return command
 
 

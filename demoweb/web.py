@@ -1,8 +1,8 @@
 """The demo web's public API: URLs, routing, HTTP semantics (ETag, 304, redirects), ground truth.
 
-`DemoWeb(seed, sites, stories, day)` is a pure function of its parameters: any process renders
-the same bytes for the same URL. Article pages are generated on request from (seed, story id);
-listing pages, feeds and sitemaps use per-site index arrays that are built on first use.
+`DemoWeb(seed, sites, stories, day, heavy)` is a pure function of its parameters: any process
+renders the same bytes for the same URL. Article pages are generated on request from (seed,
+story id); listing pages, feeds and sitemaps use per-site index arrays that are built on first use.
 
 Page ids: an article page of story i, variant v (0 = the original) has pid = i * 64 + v; every
 URL scheme carries the pid, so routing needs no lookup table, and wrong slugs redirect.
@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import numpy as np
 
+from demoweb import heavy as hv
 from demoweb import sites as tpl
 from demoweb import text
 from demoweb.world import BASE_DATE, MAX_VARIANTS, Placement, Site, World, rng_for, seed_int
@@ -102,8 +103,13 @@ def http_date(t: datetime) -> str:
 class DemoWeb:
     """A deterministic news ecosystem of publisher sites under .test (see module docstring)."""
 
-    def __init__(self, seed: int = 1, sites: int = 12, stories: int = 300, day: int = 1) -> None:
+    def __init__(
+        self, seed: int = 1, sites: int = 12, stories: int = 300, day: int = 1, heavy: bool = False
+    ) -> None:
         self.seed = seed
+        # heavy: every page also carries the weight of a real one (head scripts, styles, JSON
+        # state, a mega menu, comments, teasers, related stories; see heavy.py), all furniture.
+        self.heavy = heavy
         self.world = World(seed, sites, stories, day)
         self.day = day
         self.sites: list[Site] = self.world.sites
@@ -376,6 +382,34 @@ class DemoWeb:
                 break
         return out
 
+    def _heavy_pool(self, i: int, site: Site, before: datetime) -> list[hv.Teaser]:
+        """Up to 11 earlier stories of the site for a heavy page's related list and teasers.
+
+        Like _related, only pages published before this one qualify (stable across days).
+        """
+        out: list[hv.Teaser] = []
+        for j in range(i - 1, max(-1, i - 150), -1):
+            for q in self.world.meta(j).placements:
+                if q.site == site.index and q.published < before:
+                    fj = self.facts(j)
+                    summary = hv.teaser_summary(
+                        fj, rng_for("heavy-teaser", self.seed, j, q.variant)
+                    )
+                    out.append(
+                        hv.Teaser(
+                            title=self.page_content_title(j, q),
+                            url=self.article_url(j, q),
+                            summary=summary,
+                            author=self.family_content(j, q.family)[2],
+                            published=tpl.iso(q.published),
+                            section=site.topic_section[fj.topic].title(),
+                        )
+                    )
+                    break
+            if len(out) == 11:
+                break
+        return out
+
     def _render_article(self, i: int, p: Placement) -> Rendered:
         site = self.sites[p.site]
         meta = self.world.meta(i)
@@ -418,6 +452,14 @@ class DemoWeb:
             related=self._related(i, site, p.published),
             topic=f.topic,
         )
+        if self.heavy:
+            pool = self._heavy_pool(i, site, p.published)
+            page.heavy = hv.HeavyPage(
+                facts=f,
+                related=pool[:5],
+                teasers=pool[5:] if len(pool) > 8 else pool[:6],
+                page_id=i * MAX_VARIANTS + p.variant,
+            )
         html, furniture = tpl.render_article(
             self.seed, site, page, self._sections_nav(site), self._search_links(site)
         )
@@ -489,6 +531,7 @@ class DemoWeb:
             search_links=self._search_links(site),
             feed_links=feed_links,
             query=query,
+            heavy=self.heavy,
         )
         if kind == "search":
             url = f"http://{site.host}{base}"

@@ -218,13 +218,19 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def crawl_demo(data_dir: Path, seed: int, sites: int, stories: int, bench: bool = True) -> Path:
+def crawl_demo(
+    data_dir: Path, seed: int, sites: int, stories: int, bench: bool = True, heavy: bool = False
+) -> Path:
     """A fresh crawl of one demo web into its own folder under `data_dir/evaluation/`."""
-    out = data_dir / "evaluation" / f"seed{seed}-sites{sites}-stories{stories}"
+    name = f"seed{seed}-sites{sites}-stories{stories}" + ("-heavy" if heavy else "")
+    out = data_dir / "evaluation" / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     sources = out / "sources.yaml"
-    sources.write_text(f"demo_web: {{seed: {seed}, sites: {sites}, stories: {stories}, day: 1}}\n")
+    extra = ", heavy: true" if heavy else ""
+    sources.write_text(
+        f"demo_web: {{seed: {seed}, sites: {sites}, stories: {stories}, day: 1{extra}}}\n"
+    )
     cmd = [
         sys.executable,
         "-m",
@@ -255,7 +261,7 @@ def find_truth(data_dir: Path) -> tuple[Path, dict[str, int]]:
         from demoweb.truth import write_truth
 
         params = {k: web[k] for k in ("seed", "sites", "stories", "day")}
-        write_truth(DemoWeb(**params), truth)
+        write_truth(DemoWeb(**params, heavy=bool(web.get("heavy", False))), truth)
     return truth, web
 
 
@@ -271,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", type=int, default=12)
     parser.add_argument("--stories", type=int, default=300)
     parser.add_argument(
+        "--heavy",
+        action="store_true",
+        help="crawl the heavy demo web (pages as heavy as real ones)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=0, help="processes for the baseline (0 = cores)"
     )
     parser.add_argument(
@@ -278,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     crawled = (
-        crawl_demo(args.data, args.seed, args.sites, args.stories) if args.crawl else args.data
+        crawl_demo(args.data, args.seed, args.sites, args.stories, heavy=args.heavy)
+        if args.crawl
+        else args.data
     )
     truth_path, web = find_truth(crawled)
     summary = evaluate(crawled, truth_path, web, args.workers)

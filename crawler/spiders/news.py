@@ -77,7 +77,9 @@ class NewsSpider(scrapy.Spider):
 
             d = self.config.demo_web
             sources.extend(
-                demo_sources(DemoWeb(seed=d.seed, sites=d.sites, stories=d.stories, day=d.day))
+                demo_sources(
+                    DemoWeb(seed=d.seed, sites=d.sites, stories=d.stories, day=d.day, heavy=d.heavy)
+                )
             )
             if not (settings.get("PROXY") or self.proxy_arg or self.config.proxy or _env_proxy()):
                 raise SourcesError(
