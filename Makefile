@@ -63,8 +63,8 @@ evaluate-real: $(STAMP) ## crawl the real pages of REALPAGES on a loopback proxy
 demo-web: $(STAMP) ## serve the demo web in the foreground (proxy on 127.0.0.1:PORT)
 	$(PY) -m demoweb serve --port $(PORT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --day $(DAY) $(if $(HEAVY),--heavy)
 
-bench: $(STAMP) ## measure every stage against its baseline (REPEAT runs) -> data/bench/latest.json
-	$(PY) -m bench --repeat $(REPEAT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --realtext "$(REALTEXT)" --out $(DATA)/bench/latest.json
+bench: $(STAMP) ## measure every stage against its baseline (REPEAT runs; heavy pages, LIGHT=1: light) -> data/bench/latest.json
+	$(PY) -m bench $(if $(LIGHT),--light) --repeat $(REPEAT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --realtext "$(REALTEXT)" --out $(DATA)/bench/latest.json
 
 bench-realtext: $(STAMP) ## group real-text copies: this project beside rensa and datasketch -> data/bench/realtext.json
 	$(PY) -m bench.realtext --articles "$(REALTEXT)" --repeat $(REPEAT) --seed $(SEED) --out $(DATA)/bench/realtext.json

@@ -1,12 +1,15 @@
 """`make bench`: every stage of the pipeline measured against its baseline, in one run.
 
-    python -m bench [--repeat 3] [--seed 1 --sites 12 --stories 300] [--out data/bench/latest.json]
+    python -m bench [--repeat 3] [--seed 1 --sites 12 --stories 300] [--light]
+                    [--out data/bench/latest.json]
                     [--only crawl,fingerprint,grouping,parquet,recrawl,realtext]
                     [--realtext ../shared/realtext/news_2025.parquet]
 
-Prints a table (median of --repeat repetitions per figure, the baseline measured in the same
-run, and their ratio) and writes it with the headline figures to --out (JSON). Timings on a
-busy two-core machine are noisy: read the ratios.
+The demo web is served with pages as heavy as real ones (about 100 KB: head scripts, styles,
+inline JSON, a mega menu, comments, teasers; demoweb/heavy.py); --light serves the small pages
+of the light web instead. Prints a table (median of --repeat repetitions per figure, the
+baseline measured in the same run, and their ratio) and writes it with the headline figures to
+--out (JSON). Timings on a busy two-core machine are noisy: read the ratios.
 """
 
 from __future__ import annotations
@@ -81,7 +84,13 @@ def run(ctx: BenchContext, only: set[str] | None = None) -> dict[str, Any]:
         "targets": check_targets(ctx.keys),
         "rows": [r.to_dict() for r in ctx.rows],
         "repeat": ctx.repeat,
-        "demo_web": {"seed": ctx.seed, "sites": ctx.sites, "stories": ctx.stories, "day": 1},
+        "demo_web": {
+            "seed": ctx.seed,
+            "sites": ctx.sites,
+            "stories": ctx.stories,
+            "day": 1,
+            "heavy": ctx.heavy,
+        },
         "grouping_config": str(ctx.config),
         "machine": machine(),
         "elapsed_s": time.time() - started,
@@ -94,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sites", type=int, default=12)
     parser.add_argument("--stories", type=int, default=300)
+    parser.add_argument(
+        "--light", action="store_true", help="the light demo web (about 6 KB pages), not heavy"
+    )
     parser.add_argument("--out", default="data/bench/latest.json")
     parser.add_argument("--only", help="comma-separated stages: " + ",".join(n for n, _ in BENCHES))
     parser.add_argument(
@@ -120,13 +132,15 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             sites=args.sites,
             stories=args.stories,
+            heavy=not args.light,
             index_docs=args.index_docs,
             realtext=Path(args.realtext) if args.realtext else None,
         )
         record = run(ctx, only)
     record["command"] = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
     print(
-        f"make bench: demo web seed {args.seed}, {args.sites} sites, {args.stories} stories; "
+        f"make bench: demo web seed {args.seed}, {args.sites} sites, {args.stories} stories"
+        f"{'' if args.light else ', heavy pages'}; "
         f"median of {args.repeat}; {record['machine']['nproc']} cores"
     )
     print(format_table(ctx.rows))

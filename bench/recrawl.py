@@ -63,7 +63,7 @@ def measure_recrawl(
             sources = root / "sources.yaml"
             sources.write_text(
                 f"demo_web: {{seed: {web.seed}, sites: {web.sites}, stories: {web.stories}, "
-                f"day: {web.day}}}\nproxy: {proxy}\n"
+                f"day: {web.day}, heavy: {str(web.heavy).lower()}}}\nproxy: {proxy}\n"
             )
             for k in range(repeats):
                 data = root / f"data-{k}"

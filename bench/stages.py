@@ -64,6 +64,7 @@ class BenchContext:
     seed: int = 1
     sites: int = 12
     stories: int = 300
+    heavy: bool = True  # pages as heavy as real ones (demoweb/heavy.py); False: the light web
     config: GroupingConfig = field(default_factory=GroupingConfig)
     fingerprint_docs: int = 300  # documents for the per-shingle baseline (it is slow)
     index_docs: int = 20_000  # documents for the grouping memory figure
@@ -85,7 +86,7 @@ def sources_file(ctx: BenchContext, proxy: str) -> Path:
     path = ctx.workdir / "sources.yaml"
     path.write_text(
         f"demo_web:\n  seed: {ctx.seed}\n  sites: {ctx.sites}\n  stories: {ctx.stories}\n"
-        f"  day: 1\nproxy: {proxy}\nsources: []\n"
+        f"  day: 1\n  heavy: {str(ctx.heavy).lower()}\nproxy: {proxy}\nsources: []\n"
     )
     return path
 
@@ -160,7 +161,7 @@ def crawl_stages(ctx: BenchContext) -> None:
 
     workers = worker_count(0)
     nproc = os.cpu_count() or 1
-    cfg = DemoWebConfig(seed=ctx.seed, sites=ctx.sites, stories=ctx.stories, day=1)
+    cfg = DemoWebConfig(seed=ctx.seed, sites=ctx.sites, stories=ctx.stories, day=1, heavy=ctx.heavy)
     raw: list[tuple[Measured, int]] = []
     pipe: list[tuple[Measured, int]] = []
     traf: list[Measured] = []
@@ -558,7 +559,9 @@ def recrawl_stage(ctx: BenchContext) -> None:
 
     result = measure_recrawl(
         repeats=ctx.repeat,
-        web=DemoWebConfig(seed=ctx.seed, sites=ctx.sites, stories=ctx.stories, day=1),
+        web=DemoWebConfig(
+            seed=ctx.seed, sites=ctx.sites, stories=ctx.stories, day=1, heavy=ctx.heavy
+        ),
         bench=True,
         workdir=ctx.workdir,
     )

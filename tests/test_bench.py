@@ -46,6 +46,7 @@ def test_make_bench_on_a_tiny_demo_web(tmp_path, capsys):
     assert rec["datasketch_hash_function"] == "xx64" and rec["datasketch_mae"] < 0.1
     assert rec["grouping_bytes_per_doc"] > 0 and rec["parquet_bytes_per_doc"] > 0
     assert rec["machine"]["nproc"] >= 1 and rec["machine"]["packages"]["datasketch"]
+    assert rec["demo_web"]["heavy"] is True  # make bench measures on pages as heavy as real ones
     assert set(rec["targets"]) == {
         "cpu_per_page_ratio",
         "cores_busy_share",
