@@ -171,6 +171,11 @@ class HostileWeb:
         if path == "/binary.html":
             noise = random.Random(7).randbytes(50_000)
             return HostileResponse(200, {"Content-Type": HTML}, noise)
+        if path == "/broken-feed.xml":  # an HTML error page where the feed should be
+            return _html(200, "<html><body><h1>Feed moved</h1></body></html>")
+        if path == "/broken-sitemap.xml":  # truncated mid-element
+            body = b'<?xml version="1.0"?><urlset><url><loc>http://hostile.test/ok'
+            return HostileResponse(200, {"Content-Type": "application/xml"}, body)
         if path.startswith("/calendar/"):
             return _html(200, calendar_html(path))
         if path == "/retry-after/short":

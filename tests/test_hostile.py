@@ -53,6 +53,8 @@ def hostile_crawl(tmp_path_factory: pytest.TempPathFactory) -> Any:
             "sources:\n"
             f"  - name: hostile\n    start_urls: ['http://{hostile.HOST}/']\n"
             f"    allowed_domains: [{hostile.HOST}]\n"
+            f"    feeds: ['http://{hostile.HOST}/broken-feed.xml']\n"
+            f"    sitemaps: ['http://{hostile.HOST}/broken-sitemap.xml']\n"
         )
         data = work / "data"
         result, peak_mb = crawl(sources, data)
@@ -162,6 +164,15 @@ def test_query_goes_out_as_linked_minus_tracking(hostile_crawl: Any) -> None:
     hits = hostile_crawl["hits"]
     assert [u for u in hits if "/query" in u] == [f"http://{hostile.HOST}/query?b=2&a=1"]
     assert doc_text(hostile_crawl["data"], "/query?b=2&a=1")
+
+
+def test_unparsable_feeds_and_sitemaps_are_counted_with_a_reason(hostile_crawl: Any) -> None:
+    failures = run_row(hostile_crawl["data"])["failures"]
+    assert failures.get("feed_unparseable") == 1, failures
+    assert failures.get("sitemap_unparseable") == 1, failures
+    log = hostile_crawl["result"].stdout + hostile_crawl["result"].stderr
+    assert f"Unparseable feed http://{hostile.HOST}/broken-feed.xml" in log
+    assert page(hostile_crawl["data"], "/broken-feed.xml")[0] == 200  # the answer is kept
 
 
 def test_no_tracebacks_and_a_clean_summary(hostile_crawl: Any) -> None:

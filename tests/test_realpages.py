@@ -79,3 +79,23 @@ def test_no_line_of_main_content_is_generic_furniture(scores: dict[str, Any]) ->
     ]
     assert len(content) > 100
     assert [line for line in content if is_generic_furniture(line)] == []
+
+
+@pytest.mark.crawl
+def test_a_crawl_of_the_subset_scores_like_offline(tmp_path: Path, scores: dict[str, Any]) -> None:
+    """`make evaluate-real`'s crawl on the subset: served at their own URLs, crawled, scored.
+
+    The crawl stores the documents a user would get; they must score as the offline pipeline
+    does (the same functions on the same bytes), beside plain trafilatura on the stored pages.
+    """
+    from pipelines.realweb import crawl_and_score
+
+    pages = load_pages(SUBSET)
+    crawl = crawl_and_score(pages, SUBSET, tmp_path, workers=2)
+    detail = json.dumps({k: crawl[k] for k in ("trafilatura", "pipeline", "no_document")})
+    assert crawl["served"] == crawl["fetched"] == len(pages), detail
+    ours, plain = crawl["pipeline"], crawl["trafilatura"]
+    assert ours["documents"] >= 48, detail
+    assert ours["f1"] >= F1_FLOOR and ours["leak"] <= LEAK_CEILING, detail
+    assert ours["f1"] >= plain["f1"] and ours["leak"] <= plain["leak"], detail
+    assert abs(ours["f1"] - scores["pipeline"]["f1"]) <= 0.01, detail

@@ -89,6 +89,17 @@ def test_an_unparsable_sitemap_is_counted(spider: NewsSpider) -> None:
     assert spider.crawler.stats.get_value("failures/sitemap_unparseable") == 1
 
 
+def test_an_unparsable_feed_is_counted_and_a_good_one_is_not(spider: NewsSpider) -> None:
+    list(spider.parse_feed(response(XmlResponse, "http://news.test/rss", RSS)))
+    assert spider.crawler.stats.get_value("failures/feed_unparseable") is None
+    html = b"<html><body><h1>Feed moved</h1></body></html>"
+    items, requests = split(
+        list(spider.parse_feed(response(XmlResponse, "http://news.test/feed", html)))
+    )
+    assert len(items) == 1 and not requests  # the answer is kept as a page
+    assert spider.crawler.stats.get_value("failures/feed_unparseable") == 1
+
+
 def test_links_are_requested_once_and_limits_are_recorded(spider: NewsSpider) -> None:
     src = spider.sources[0]
     first = spider._request(src, "http://news.test/q?b=2&a=1&utm_medium=x", spider.parse_page, 1)

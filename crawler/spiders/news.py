@@ -33,6 +33,8 @@ from crawler.sources import (
 )
 from pipelines.core.urls import canonicalise_url, request_url
 
+# Root elements of a feed once namespaces are removed: RSS 2.0, Atom, RSS 1.0 (RDF).
+FEED_ROOTS = ("rss", "feed", "RDF")
 Link = tuple[str, str, str | None, int]  # (kind: page/feed/sitemap/robots, url, hint, depth)
 
 
@@ -179,6 +181,14 @@ class NewsSpider(scrapy.Spider):
             src = self._source(response)
             sel = scrapy.Selector(text=response.text, type="xml")
             sel.remove_namespaces()
+            root = sel.xpath("name(/*)").get()
+            if root not in FEED_ROOTS:  # HTML, garbage or an empty body: recorded, not fatal
+                self.crawler.stats.inc_value("failures/feed_unparseable")
+                self.logger.warning(
+                    "Unparseable feed %s: no RSS or Atom document (root element %r)",
+                    response.url,
+                    root or None,
+                )
             urls = sel.xpath("//item/link/text()").getall()
             urls += sel.xpath("//entry/link[not(@rel) or @rel='alternate']/@href").getall()
             for url in urls:

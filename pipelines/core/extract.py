@@ -113,18 +113,33 @@ def _squash(text: str) -> str:
 
 
 def crosslink_lines(tree: Any) -> set[str]:
-    """The whitespace-collapsed text of each cross-link block of a parsed page."""
+    """The whitespace-collapsed text of each cross-link block of a parsed page.
+
+    Walks the links, not the blocks: the block of a cross-link is the nearest block around
+    its one link (a menu of a hundred links costs a hundred short walks, not a text_content
+    of every div around them).
+    """
     found: set[str] = set()
-    for el in tree.iter(*_CROSSLINK_BLOCKS):
-        anchors = list(el.iter("a"))
-        if len(anchors) != 1:
+    seen: set[Any] = set()
+    for anchor in tree.iter("a"):
+        headline = _squash(anchor.text_content())
+        if len(headline.split()) < _CROSSLINK_MIN_HEADLINE_WORDS:
+            continue  # menu entries, "more", a name: no headline
+        block = anchor.getparent()
+        for _ in range(3):  # <p><b>Label:</b> <a>...</a></p>, <li><span><a>...</a></span></li>
+            if block is None or block.tag in _CROSSLINK_BLOCKS:
+                break
+            block = block.getparent()
+        if block is None or block.tag not in _CROSSLINK_BLOCKS or block in seen:
             continue
-        text = _squash(el.text_content())
+        seen.add(block)
+        if sum(1 for _ in block.iter("a")) != 1:
+            continue
+        text = _squash(block.text_content())
         if not text or len(text.split()) > _CROSSLINK_MAX_WORDS:
             continue
-        headline = _squash(anchors[0].text_content())
-        at = text.find(headline) if headline else -1
-        if at <= 0 or len(headline.split()) < _CROSSLINK_MIN_HEADLINE_WORDS:
+        at = text.find(headline)
+        if at <= 0:
             continue
         label = text[:at].strip()
         if (

@@ -127,7 +127,11 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 
 def word_count(text: str) -> int:
     """Whitespace words, with runs of CJK characters counted as about two characters a word."""
+    if not text:
+        return 0
     n = len(text.split())
+    if text.isascii():  # no CJK: skip the regex (called for every block and text node)
+        return n
     cjk = len(_CJK.findall(text))
     return n + cjk // 2 if cjk else n
 
