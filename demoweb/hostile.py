@@ -171,11 +171,16 @@ class HostileWeb:
         if path == "/binary.html":
             noise = random.Random(7).randbytes(50_000)
             return HostileResponse(200, {"Content-Type": HTML}, noise)
+        if path == "/brief.html":  # short paragraphs only: its shape says "no article"
+            return _html(200, brief_html())
+        if path == "/feed.xml":  # announces the brief: an article by declaration
+            item = f"<item><title>Brief</title><link>http://{HOST}/brief.html</link></item>"
+            body = f'<?xml version="1.0"?><rss><channel>{item}</channel></rss>'.encode()
+            return HostileResponse(200, {"Content-Type": "application/rss+xml"}, body)
         if path == "/broken-feed.xml":  # an HTML error page where the feed should be
             return _html(200, "<html><body><h1>Feed moved</h1></body></html>")
-        if path == "/broken-sitemap.xml":  # truncated mid-element
-            body = b'<?xml version="1.0"?><urlset><url><loc>http://hostile.test/ok'
-            return HostileResponse(200, {"Content-Type": "application/xml"}, body)
+        if path == "/broken-sitemap.xml":  # a soft 404: an HTML page with status 200
+            return _html(200, "<html><body><h1>Page not found</h1></body></html>")
         if path.startswith("/calendar/"):
             return _html(200, calendar_html(path))
         if path == "/retry-after/short":
@@ -219,6 +224,7 @@ def _unavailable(seconds: int) -> HostileResponse:
 
 
 INDEX_LINKS = (
+    "/brief.html",  # linked here before the feed that announces it is read
     "/redirect-loop/a",
     "/redirect-chain/0",
     "/bomb-small.html",
@@ -242,6 +248,24 @@ def index_html() -> str:
     items = "\n".join(f'<li><a href="{escape(u)}">{escape(u)}</a></li>' for u in INDEX_LINKS)
     head = "<!DOCTYPE html><html><head><title>Hostile Times</title></head>"
     return f"{head}<body><ul>{items}</ul></body></html>"
+
+
+BRIEF_PHRASE = "The ferry timetable changes on Monday"
+
+
+def brief_html() -> str:
+    """A news brief with no paragraph of 20 words: no og:type, no JSON-LD, only a feed says."""
+    lines = [
+        f"{BRIEF_PHRASE}, the harbour office said.",
+        "Morning sailings leave ten minutes earlier than before.",
+        "Evening sailings are unchanged for the summer season.",
+        "Tickets bought before the change stay valid on every sailing.",
+        "The office answers questions at the harbour desk until six.",
+        "A printed timetable is available at the station and the library.",
+    ]
+    body = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    head = "<!DOCTYPE html><html><head><title>Ferry timetable changes</title></head>"
+    return f"{head}<body><main><h1>Ferry timetable changes</h1>{body}</main></body></html>"
 
 
 def calendar_html(path: str) -> str:

@@ -1,7 +1,8 @@
 """Stage 4 of a crawl: collect the extracted articles as `documents` rows.
 
-During the crawl this stage only collects; at the end of the run `WritePipeline` hands the
-rows to `pipelines.core.endofrun.finish_run` (clean, fingerprint, group) and commits the result.
+During the crawl this stage only collects; at the end of the run `WritePipeline` adds the held
+pages that a feed or news sitemap announced (`add_announced`), hands the rows to the end-of-run
+step (`pipelines.write.end_of_run`: clean, fingerprint, group) and writes its result.
 
 `python -m pipelines.group` groups an existing corpus (pipelines/corpus.py).
 """
@@ -12,8 +13,9 @@ import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipelines.core.discovery import announce
 from pipelines.core.urls import canonical_doc_id, canonicalise_url
-from pipelines.run import RunContext
+from pipelines.run import HeldPage, RunContext
 from pipelines.storage.state import Link, SeenPage
 
 
@@ -59,7 +61,6 @@ class GroupPipeline:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.run = RunContext.of(crawler)
-        self.config_str = str(self.run.grouping)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> GroupPipeline:
@@ -67,34 +68,62 @@ class GroupPipeline:
 
     def process_item(self, item: Any) -> Any:
         x = item.extraction
-        if x and not x.get("is_article") and x.get("article_reason") == "shape" and x.get("text"):
-            # Reached through a link before the feed or news sitemap that lists it: the
-            # announcement wins over the page's shape.
-            announced = getattr(self.crawler.spider, "announced_articles", ())
-            if canonicalise_url(item.final_url) in announced:
-                x["is_article"], x["article_reason"] = True, "announced"
         is_article = bool(x and x.get("is_article"))
         doc_id = canonical_doc_id(item.final_url) if is_article else None
         note_seen(self.run.seen, self.run.state.seen, item, doc_id)
         if doc_id is None:
+            if x and x.get("article_reason") == "shape" and x.get("text"):
+                # A feed or news sitemap of this run may list it after it was reached through
+                # a link: decided at the end of the run (add_announced), whatever the order.
+                self.run.held.append(HeldPage(item.final_url, item.fetched_at, x))
             return item
-        stats = self.crawler.stats
-        documents = self.run.documents
-        if doc_id in documents:
-            # The same article reached twice in one run (e.g. through a redirect alias).
-            stats.inc_value("documents/duplicate_url")
-            return item
-        known = self.run.state.docs.get(doc_id)
-        extract_hash = x["content_hash"]  # the worker hashed the extractor text
-        if not is_new_version(known, extract_hash):
-            stats.inc_value("documents/unchanged")
-            return item
-        documents[doc_id] = document_row(
-            item.final_url, item.fetched_at, x, doc_id, self.run.run_id, self.config_str
-        )
-        self.run.extract_hashes[doc_id] = extract_hash
-        stats.inc_value("documents/changed" if known is not None else "documents/new")
+        add_document(self.run, item.final_url, item.fetched_at, x, self.crawler.stats)
         return item
+
+
+def add_document(
+    ctx: RunContext, url: str, fetched_at: Any, x: dict[str, Any], stats: Any
+) -> str | None:
+    """Add an article's `documents` row to the run, unless it is a repeat; its doc id or None.
+
+    Not added: the same article reached twice in one run (a redirect alias), or a known
+    article whose extracted text hashes as before (no new version). Counted in `stats`.
+    """
+    doc_id = canonical_doc_id(url)
+    if doc_id in ctx.documents:
+        stats.inc_value("documents/duplicate_url")
+        return None
+    known = ctx.state.docs.get(doc_id)
+    extract_hash = x["content_hash"]  # the worker hashed the extractor text
+    if not is_new_version(known, extract_hash):
+        stats.inc_value("documents/unchanged")
+        return None
+    ctx.documents[doc_id] = document_row(url, fetched_at, x, doc_id, ctx.run_id, str(ctx.grouping))
+    ctx.extract_hashes[doc_id] = extract_hash
+    stats.inc_value("documents/changed" if known is not None else "documents/new")
+    return doc_id
+
+
+def add_announced(ctx: RunContext, announced: set[str], stats: Any) -> int:
+    """At the end of a run: the held pages that a feed or news sitemap of the run listed
+    become documents (core.discovery.announce); return how many. `announced`: canonical URLs.
+
+    `make reprocess` applies the same rule with the run's stored feeds and sitemaps, so the
+    decision does not depend on whether the page or the feed was fetched first.
+    """
+    n = 0
+    for held in ctx.held:
+        if not announce(held.extraction, held.url, announced):
+            continue
+        n += 1
+        stats.inc_value("documents/announced")
+        doc_id = canonical_doc_id(held.url)
+        key = canonicalise_url(held.url)
+        if key in ctx.seen:  # an article's entry keeps no links (see note_seen)
+            ctx.seen[key] = dataclasses.replace(ctx.seen[key], doc_id=doc_id, links=())
+        add_document(ctx, held.url, held.fetched_at, held.extraction, stats)
+    ctx.held.clear()
+    return n
 
 
 def is_new_version(known: dict[str, Any] | None, extract_hash: str) -> bool:

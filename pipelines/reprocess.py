@@ -28,9 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.core.config import GroupingConfig
+from pipelines.core.discovery import announce, announced_by
 from pipelines.core.extract import (
     is_html,
     make_pool,
@@ -61,6 +63,32 @@ PAGE_COLUMNS = [
 def _job(args: tuple[bytes, str | None, str, str | None]) -> dict[str, Any]:
     body, content_type, url, hint = args
     return process_page(decompress_html(body), content_type, url, hint)
+
+
+def announced_by_run(root: Path) -> dict[str, set[str]]:
+    """Per run, the canonical URLs its feeds and news sitemaps listed, as the crawl saw them.
+
+    From the stored answers of the feeds and sitemaps (core.discovery, the spider's functions);
+    an unchanged one (304) lists what its last stored body listed, as the spider's stored links
+    do. Unlike the crawl, the sources' URL filters are not applied: a listed page the crawl did
+    not fetch has no stored page to promote anyway.
+    """
+    cols = ["final_url", "status", "content_type", "run_id", "fetched_at", "html"]
+    table = read_table(root, "pages", columns=[*cols, "page_kind_hint"])
+    kinds = pc.is_in(table["page_kind_hint"], pa.array(["feed", "sitemap"]))
+    table = table.filter(kinds).sort_by([("run_id", "ascending"), ("fetched_at", "ascending")])
+    last: dict[str, list[str]] = {}
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in table.to_pylist():
+        key = canonicalise_url(r["final_url"])
+        if r["status"] == 200 and r["html"] is not None:
+            body = decompress_html(r["html"])
+            urls = announced_by(r["page_kind_hint"], body, r["content_type"], r["final_url"])
+            last[key] = [canonicalise_url(u) for u in urls]
+        elif r["status"] != 304:
+            continue
+        out[r["run_id"]].update(last.get(key, ()))
+    return out
 
 
 def _old_seen(root: Path) -> dict[str, SeenPage]:
@@ -97,9 +125,11 @@ def reprocess(
     errors = 0
     pool = make_pool(worker_count(workers))
     try:
+        announced = announced_by_run(root)
         for row, x in zip(rows, pool.map(_job, jobs, chunksize=8), strict=True):
             errors += bool(x.get("error"))
-            if x.get("is_article"):
+            listed = announced.get(row["run_id"], set())
+            if x.get("is_article") or announce(x, row["final_url"], listed):
                 by_run[row["run_id"]].append((row, x))
     finally:
         pool.shutdown()

@@ -21,6 +21,16 @@ if TYPE_CHECKING:
     from pipelines.storage.store import DatasetWriter
 
 
+@dataclass(frozen=True)
+class HeldPage:
+    """A page its shape called no article, held until the end of the run: a feed or a news
+    sitemap fetched later in the run may still announce it (pipelines.group.add_announced)."""
+
+    url: str
+    fetched_at: datetime
+    extraction: dict[str, Any]
+
+
 @dataclass
 class RunContext:
     run_id: str
@@ -33,6 +43,7 @@ class RunContext:
     documents: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # doc_id -> row
     extract_hashes: dict[str, str] = field(default_factory=dict, repr=False)  # of extractor text
     seen: dict[str, SeenPage] = field(default_factory=dict, repr=False)  # this run's answers
+    held: list[HeldPage] = field(default_factory=list, repr=False)  # decided at the end
     run_row: dict[str, Any] | None = None  # the final runs row, once written
     _state: CrawlState | None = field(default=None, repr=False)
 

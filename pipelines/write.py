@@ -26,6 +26,7 @@ from typing import Any
 
 from pipelines.core.config import GroupingConfig
 from pipelines.core.endofrun import RunResult, end_run
+from pipelines.group import add_announced
 from pipelines.run import RunContext
 from pipelines.storage.schemas import schema_for
 from pipelines.storage.state import (
@@ -238,6 +239,8 @@ class WritePipeline:
         try:
             if ctx.pages_writer is not None:
                 ctx.pages_writer.close()
+            announced = getattr(self.crawler.spider, "announced_articles", set())
+            add_announced(ctx, announced, self.crawler.stats)
             result = end_of_run(
                 ctx.run_id, ctx.grouping, ctx.state, ctx.documents, ctx.extract_hashes
             )

@@ -53,7 +53,7 @@ def hostile_crawl(tmp_path_factory: pytest.TempPathFactory) -> Any:
             "sources:\n"
             f"  - name: hostile\n    start_urls: ['http://{hostile.HOST}/']\n"
             f"    allowed_domains: [{hostile.HOST}]\n"
-            f"    feeds: ['http://{hostile.HOST}/broken-feed.xml']\n"
+            f"    feeds: ['http://{hostile.HOST}/broken-feed.xml', 'http://{hostile.HOST}/feed.xml']\n"
             f"    sitemaps: ['http://{hostile.HOST}/broken-sitemap.xml']\n"
         )
         data = work / "data"
@@ -173,6 +173,36 @@ def test_unparsable_feeds_and_sitemaps_are_counted_with_a_reason(hostile_crawl: 
     log = hostile_crawl["result"].stdout + hostile_crawl["result"].stderr
     assert f"Unparseable feed http://{hostile.HOST}/broken-feed.xml" in log
     assert page(hostile_crawl["data"], "/broken-feed.xml")[0] == 200  # the answer is kept
+
+
+def test_a_brief_announced_by_a_feed_is_a_document_and_reprocess_agrees(
+    hostile_crawl: Any, tmp_path: Path
+) -> None:
+    """Linked from the home page before the feed lists it: an article all the same.
+
+    Its shape says "no article" (no paragraph of 20 words, no og:type); the feed's announcement
+    is applied at the end of the run, so it does not matter which was fetched first, and
+    `make reprocess` finds the same announcement in the stored feed.
+    """
+    import shutil
+
+    data = hostile_crawl["data"]
+    assert hostile.BRIEF_PHRASE in doc_text(data, "/brief.html")
+    assert page(data, "/brief.html")[0] == 200
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    sql = "select doc_id, content_hash, cluster_id from DOCS order by doc_id"
+    before = q(copy, sql)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines.reprocess", "--data", str(copy)],
+        cwd=REPO_ROOT,
+        env=server_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert q(copy, sql) == before
 
 
 def test_no_tracebacks_and_a_clean_summary(hostile_crawl: Any) -> None:

@@ -18,7 +18,7 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
-from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from crawler.items import PageItem
@@ -31,10 +31,15 @@ from crawler.sources import (
     load_sources,
     with_demo_day,
 )
+from pipelines.core.discovery import (
+    FEED_ROOTS,
+    UnparsableSitemap,
+    feed_links,
+    feed_text,
+    sitemap_entries,
+)
 from pipelines.core.urls import canonicalise_url, request_url
 
-# Root elements of a feed once namespaces are removed: RSS 2.0, Atom, RSS 1.0 (RDF).
-FEED_ROOTS = ("rss", "feed", "RDF")
 Link = tuple[str, str, str | None, int]  # (kind: page/feed/sitemap/robots, url, hint, depth)
 
 
@@ -179,20 +184,15 @@ class NewsSpider(scrapy.Spider):
         links: list[Link] = []
         if response.status == 200:
             src = self._source(response)
-            sel = scrapy.Selector(text=response.text, type="xml")
-            sel.remove_namespaces()
-            root = sel.xpath("name(/*)").get()
+            urls, root = feed_links(feed_text(response), response.url)
             if root not in FEED_ROOTS:  # HTML, garbage or an empty body: recorded, not fatal
                 self.crawler.stats.inc_value("failures/feed_unparseable")
                 self.logger.warning(
                     "Unparseable feed %s: no RSS or Atom document (root element %r)",
                     response.url,
-                    root or None,
+                    root,
                 )
-            urls = sel.xpath("//item/link/text()").getall()
-            urls += sel.xpath("//entry/link[not(@rel) or @rel='alternate']/@href").getall()
             for url in urls:
-                url = response.urljoin(url.strip())
                 if src.allows_url(url):
                     links.append(("page", url, "article", 1))
         yield from self._emit(response, links)
@@ -202,20 +202,17 @@ class NewsSpider(scrapy.Spider):
         if response.status == 200:
             src = self._source(response)
             try:
-                sitemap = Sitemap(response.body)
-            except Exception as exc:  # a broken sitemap is recorded, not fatal
+                sitemap_type, entries = sitemap_entries(response.body, response.url)
+            except UnparsableSitemap as exc:  # a broken sitemap is recorded, not fatal
                 self.crawler.stats.inc_value("failures/sitemap_unparseable")
                 self.logger.warning("Unparseable sitemap %s: %s", response.url, exc)
-                sitemap = None
+                sitemap_type, entries = "", []
             depth = response.meta["depth"] + 1
-            for entry in sitemap or ():
-                url = response.urljoin(entry.get("loc", "").strip())
-                if not url:
-                    continue
-                if sitemap is not None and sitemap.type == "sitemapindex":
+            for url, news in entries:
+                if sitemap_type == "sitemapindex":
                     links.append(("sitemap", url, "sitemap", depth))
                 elif src.allows_url(url):
-                    links.append(("page", url, "article" if "news" in entry else None, depth))
+                    links.append(("page", url, "article" if news else None, depth))
         yield from self._emit(response, links)
 
     def parse_robots(self, response: Response) -> Iterator[Any]:
@@ -257,6 +254,10 @@ class NewsSpider(scrapy.Spider):
         src = self._source(response)
         now = datetime.now(UTC)
         revisit = self.crawler.settings.getfloat("REVISIT_AFTER_DAYS", 7.0)
+        # an unchanged feed or news sitemap still announces what it listed
+        self.announced_articles.update(
+            canonicalise_url(link.url) for link in page.links if link.hint == "article"
+        )
         for link in page.links:
             if link.kind == "page":
                 if not src.allows_url(link.url):
