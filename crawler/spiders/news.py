@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
-from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from crawler.items import PageItem
+from crawler.links import PageLinks
 from crawler.middlewares import ROBOTS_UNAVAILABLE
 from crawler.sources import (
     Source,
@@ -61,7 +61,7 @@ class NewsSpider(scrapy.Spider):
         self.refused: defaultdict[str, defaultdict[str, set[str]]] = defaultdict(
             lambda: defaultdict(set)
         )
-        self.links = LinkExtractor(canonicalize=False, unique=True)
+        self.links = PageLinks()  # LinkExtractor's links, remembering the per-link work
         # URLs that a feed item or a news-sitemap entry announced: articles by declaration, even
         # when the page itself was first reached through a link (see pipelines/group.py).
         self.announced_articles: set[str] = set()
@@ -175,9 +175,9 @@ class NewsSpider(scrapy.Spider):
         if response.status == 200 and isinstance(response, TextResponse):
             src = self._source(response)
             depth = response.meta["depth"] + 1
-            for link in self.links.extract_links(response):
-                if src.allows_url(link.url):
-                    links.append(("page", link.url, None, depth))
+            for url in self.links.urls(response):
+                if src.allows_url(url):
+                    links.append(("page", url, None, depth))
         yield from self._emit(response, links)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
