@@ -41,8 +41,8 @@ GLOBAL_SHAPE_FAMILIES = "*shape-families"  # template -> distinct copy families 
 # The cross-site template rule needs a template with words of its own: with names and numbers
 # masked, "June 9 - Tampa, FL @ Amphitheatre", "200 g Zucker" or the German headings
 # "Aufbau und Inhalt" / "Leitsaetze des Gerichts" keep at most one word, and such shapes recur
-# on any site (on the 990 real pages of ../shared/realpages this rule removed 84 lines of
-# article content and 3,552 lines in all). Promo templates keep their wording ("X the rest of
+# on any site (on real pages such a rule removed lines of article content: README, "Quality on
+# real pages"). Promo templates keep their wording ("X the rest of
 # the story on X").
 GLOBAL_SHAPE_MIN_WORDS = 3
 # Lines seen on one page only are kept to notice when they recur; beyond this many per domain
@@ -75,7 +75,7 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"^(continue|keep) reading\b",
         r"^(copyright\b|\u00a9|all rights reserved\b)",  # no \b after the sign: it is no word
         # The same kinds of line in the languages of real pages (German, French, Spanish,
-        # Italian, Polish on ../shared/realpages): teaser headings as whole lines, teaser
+        # Italian, Polish): teaser headings as whole lines, teaser
         # prefixes, image credits, share widgets, paywall and newsletter lines.
         r"^(auch interessant|interessant auch|(das|dies)( thema)? k\u00f6nnte (dich|sie) "
         r"(auch )?interessieren|weitere (themen|artikel|beitr\u00e4ge|nachrichten|meldungen)|"
@@ -98,8 +98,8 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"^(mit unserem newsletter|(jetzt )?(zum )?newsletter (abonnieren|anmelden)|"
         r"abonnieren sie (unseren|den) newsletter|inscrivez-vous \u00e0 (notre|la) newsletter|"
         r"abonnez-vous \u00e0 (notre|la) newsletter|suscr\u00edbete a (nuestro|el) bolet\u00edn)\b",
-        # Second round, from the lines that still leaked on ../shared/realpages (so the gain
-        # measured there overstates what they give elsewhere): cross-link labels, headings of
+        # Second round, from the lines that still leaked in the real-page evaluation (so the
+        # gain measured there overstates what they give elsewhere): cross-link labels, headings of
         # related-story and tag boxes as whole lines, a date alone or with an update label,
         # short label lines (category, source), photo credits at the end of a caption,
         # subscription and follow-us calls, advertising and affiliate disclosures.

@@ -7,11 +7,11 @@ Only articles become documents; home, section, tag, search and feed pages are st
 2. what discovery said: a URL listed in a feed item or a news-sitemap entry is an article;
 3. its shape: an article has a block of running prose; a listing page has teasers and links.
 
-Real pages declare themselves badly: on the 990 real pages of ../shared/realpages (every one
-with main content) 84 said `og:type=website` and 43 declared nothing while holding whole
-articles. So a page with a paragraph of running prose is an article whatever it declares, and
-the share of link text (big navigation menus) does not count against it; what the demo web's
-home, section, tag and search pages hold are teasers of at most 15 words.
+Real pages declare themselves badly: many real articles say `og:type=website` or declare
+nothing (README, "Quality on real pages"). So a page with a paragraph of running prose is an
+article whatever it declares, and the share of link text (big navigation menus) does not count
+against it; what the demo web's home, section, tag and search pages hold are teasers of at most
+15 words.
 """
 
 from __future__ import annotations
