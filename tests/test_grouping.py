@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipelines.core.config import GroupingConfig
-from pipelines.core.fingerprint import fingerprint
+from pipelines.core.fingerprint import fingerprint, fingerprints_and_leads
 from pipelines.core.grouping import (
     DUPLICATE,
     EXCERPT,
@@ -22,11 +22,20 @@ from pipelines.core.grouping import (
     cluster_id_for,
     containments,
     estimate_intersection,
-    group_corpus,
 )
 from pipelines.storage.state import load_grouper, save_grouper
 
 CONFIG = GroupingConfig()
+
+
+def group_corpus(
+    ids: list[str], texts: list[str], config: GroupingConfig
+) -> tuple[dict[str, str], list]:
+    """Group texts in the given order: (doc id -> cluster id, verified edges)."""
+    sigs, counts, lead_sigs = fingerprints_and_leads(texts, config)
+    grouper = Grouper(config)
+    edges = grouper.add_many(ids, sigs, counts, None, lead_sigs if config.lead_words else None)
+    return grouper.assignments(), edges
 
 
 class Texts:
@@ -424,11 +433,6 @@ def test_save_needs_plain_ids(tmp_path):
     add_text(grouper, ("tuple", "id"), "some text here")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="str or int doc ids"):
         save_grouper(grouper, tmp_path / "g.npz")
-
-
-def test_group_corpus_checks_lengths():
-    with pytest.raises(ValueError, match="2 ids but 1 texts"):
-        group_corpus(["a", "b"], ["text"], CONFIG)
 
 
 def test_reserve_grows_once_and_changes_nothing_else():

@@ -32,7 +32,6 @@ from datasketch.lsh import _optimal_param
 from datasketch.storage import OrderedStorage, UnorderedStorage
 
 from pipelines.core.config import GroupingConfig, IncompatibleStateError
-from pipelines.core.fingerprint import fingerprints_and_leads
 
 DUPLICATE = "duplicate"
 EXCERPT = "excerpt"
@@ -1028,19 +1027,3 @@ class Grouper:
             for row in np.flatnonzero(grouper._has_lead).tolist():
                 _lsh_insert(grouper._lead_lsh, row, grouper._lead_band_hashes(row))
         return grouper
-
-
-def group_corpus(
-    ids: Sequence[Hashable],
-    texts: Sequence[str],
-    config: GroupingConfig,
-    published_at: Sequence[datetime | float | None] | None = None,
-) -> tuple[dict[Hashable, str], list[Edge]]:
-    """Group an in-memory corpus in the given order: (doc id -> cluster id, verified edges)."""
-    if len(ids) != len(texts):
-        raise ValueError(f"got {len(ids)} ids but {len(texts)} texts")
-    sigs, counts, lead_sigs = fingerprints_and_leads(texts, config)
-    grouper = Grouper(config)
-    leads = lead_sigs if config.lead_words else None
-    edges = grouper.add_many(ids, sigs, counts, published_at, leads)
-    return grouper.assignments(), edges
