@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from demoweb import text
-from demoweb.world import Site, rng_for
+from demoweb.world import Site, hash_s, rng_for
 
 
 def _esc(s: str) -> str:
@@ -400,7 +400,7 @@ def state_of(page_url: str, title: str, items: list[Teaser], extra: dict[str, ob
                         "datePublished": t.published,
                         "section": t.section,
                         "image": {
-                            "src": f"/img/{abs(hash_str(t.url)) % 10**6}.jpg",
+                            "src": f"/img/{abs(hash_s(t.url)) % 10**6}.jpg",
                             "width": 1200,
                             "height": 675,
                         },
@@ -410,17 +410,9 @@ def state_of(page_url: str, title: str, items: list[Teaser], extra: dict[str, ob
             }
         },
         "page": "/article",
-        "buildId": "b" + str(hash_str(page_url) % 10**8),
+        "buildId": "b" + str(hash_s(page_url) % 10**8),
         "isFallback": False,
     }
-
-
-def hash_str(s: str) -> int:
-    """FNV-1a of a string (stable across processes)."""
-    h = 2166136261
-    for ch in s.encode():
-        h = ((h ^ ch) * 16777619) & 0xFFFFFFFF
-    return h
 
 
 COMMENT_OPENERS = (
@@ -519,7 +511,7 @@ def after_article(site_name: str, hp: HeavyPage) -> tuple[str, str, list[str]]:
     for t in hp.teasers:
         cards.append(
             f'<article class="teaser-card"><a class="teaser-link" href="{_attr(t.url)}">'
-            f'<img src="/img/{hash_str(t.url) % 10**6}-thumb.jpg" alt="" loading="lazy" '
+            f'<img src="/img/{hash_s(t.url) % 10**6}-thumb.jpg" alt="" loading="lazy" '
             f'width="320" height="180"><h3 class="teaser-title">{_esc(t.title)}</h3></a>'
             f'<p class="teaser-summary">{_esc(t.summary)}</p>'
             f'<span class="teaser-byline">{_esc(t.author)}</span></article>'

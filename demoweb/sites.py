@@ -20,7 +20,7 @@ from html import escape
 
 from demoweb import heavy as hv
 from demoweb.text import FIRST_NAMES, LAST_NAMES, PLACE_A, PLACE_B
-from demoweb.world import Site, rng_for
+from demoweb.world import Site, hash_s, rng_for
 
 MONTHS = (
     "January February March April May June July August September October November December"
@@ -497,14 +497,6 @@ def _furniture_blocks(
             at = max(1, (k + 1) * n // (len(bodies) + 1))
             mid.append((at, ad, esc(ad), ""))
     return mid, end
-
-
-def hash_s(s: str) -> int:
-    """Stable small hash of a string (zlib-free, process independent)."""
-    h = 2166136261
-    for ch in s.encode():
-        h = ((h ^ ch) * 16777619) & 0xFFFFFFFF
-    return h
 
 
 # ---------------------------------------------------------------- metadata

@@ -55,6 +55,14 @@ def rng_for(*parts: object) -> random.Random:
     return random.Random(seed_int(*parts))
 
 
+def hash_s(s: str) -> int:
+    """Stable small hash of a string (FNV-1a; process independent, unlike hash())."""
+    h = 2166136261
+    for ch in s.encode():
+        h = ((h ^ ch) * 16777619) & 0xFFFFFFFF
+    return h
+
+
 def day_of(t: datetime) -> int:
     """Day number of a timestamp: 2026-11-01 is day 1, earlier dates are <= 0."""
     return (t.date() - BASE_DATE.date()).days + 1

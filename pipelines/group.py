@@ -13,7 +13,7 @@ import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.core.discovery import announce
+from pipelines.core.discovery import announce, announceable
 from pipelines.core.urls import canonical_doc_id, canonicalise_url
 from pipelines.run import HeldPage, RunContext
 from pipelines.storage.state import Link, SeenPage
@@ -72,7 +72,7 @@ class GroupPipeline:
         doc_id = canonical_doc_id(item.final_url) if is_article else None
         note_seen(self.run.seen, self.run.state.seen, item, doc_id)
         if doc_id is None:
-            if x and x.get("article_reason") == "shape" and x.get("text"):
+            if x and announceable(x):
                 # A feed or news sitemap of this run may list it after it was reached through
                 # a link: decided at the end of the run (add_announced), whatever the order.
                 self.run.held.append(HeldPage(item.final_url, item.fetched_at, x))

@@ -184,7 +184,9 @@ class NewsSpider(scrapy.Spider):
         links: list[Link] = []
         if response.status == 200:
             src = self._source(response)
-            urls, root = feed_links(feed_text(response), response.url)
+            urls, root = feed_links(
+                feed_text(response.body, _header(response.headers, b"Content-Type")), response.url
+            )
             if root not in FEED_ROOTS:  # HTML, garbage or an empty body: recorded, not fatal
                 self.crawler.stats.inc_value("failures/feed_unparseable")
                 self.logger.warning(

@@ -8,13 +8,13 @@ own shape would not say so (`announce`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urljoin
 
 from lxml import etree
 from parsel import Selector
 
+from pipelines.core.decode import decode_html
 from pipelines.core.urls import canonicalise_url
 
 # Root elements of a feed once namespaces are removed: RSS 2.0, Atom, RSS 1.0 (RDF).
@@ -26,17 +26,8 @@ class UnparsableSitemap(ValueError):
     """A sitemap body that is no XML document."""
 
 
-def feed_text(response_or_body: Any, content_type: str | None = None) -> str:
-    """The text of a feed's body, decoded as every page is (pipelines/core/decode.py).
-
-    Takes a Scrapy response (its body and Content-Type) or stored bytes and their type.
-    """
-    from pipelines.core.decode import decode_html
-
-    body = getattr(response_or_body, "body", response_or_body)
-    if hasattr(response_or_body, "headers"):
-        raw = response_or_body.headers.get("Content-Type")
-        content_type = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+def feed_text(body: bytes, content_type: str | None) -> str:
+    """The text of a feed's body, decoded as every page is (pipelines/core/decode.py)."""
     return decode_html(body, content_type)
 
 
@@ -103,17 +94,18 @@ def announced_by(kind: str, body: bytes, content_type: str | None, base_url: str
     return []
 
 
-def announce(x: dict[str, Any], url: str, announced: Iterable[str] | set[str]) -> bool:
-    """Make a page that its shape called no article one, when a feed or news sitemap listed it.
+def announceable(x: dict[str, Any]) -> bool:
+    """Whether a feed's or news sitemap's listing could still make this page an article: a page
+    rejected on its shape alone (`article_reason` "shape") that has text of its own. The
+    announcement wins over the shape, not over a page that declares itself a listing."""
+    return not x.get("is_article") and x.get("article_reason") == "shape" and bool(x.get("text"))
 
-    Only a page rejected on its shape alone (`article_reason` "shape") with text of its own:
-    the announcement wins over the shape, not over a page that declares itself a listing.
-    Returns whether it did; `x` (the extraction result) is updated in place.
+
+def announce(x: dict[str, Any], url: str, announced: set[str]) -> bool:
+    """Make an `announceable` page an article when a feed or news sitemap listed it (`announced`:
+    canonical URLs). Returns whether it did; `x` (the extraction result) is updated in place.
     """
-    if x.get("is_article") or x.get("article_reason") != "shape" or not x.get("text"):
-        return False
-    listed = announced if isinstance(announced, set) else set(announced)
-    if canonicalise_url(url) not in listed:
+    if not announceable(x) or canonicalise_url(url) not in announced:
         return False
     x["is_article"], x["article_reason"] = True, "announced"
     return True

@@ -21,7 +21,7 @@ It writes nothing: `pipelines.write.write_run` writes a result and commits it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pipelines.core.clusters import update_clusters
@@ -187,7 +187,6 @@ class RunResult:
     counts: dict[str, int]
     model: FurnitureModel | None = None
     grouper: Grouper | None = None
-    merges: list[tuple[str, str]] = field(default_factory=list)
 
 
 def end_run(
@@ -251,7 +250,6 @@ def end_run(
         counts=counts,
         model=model,
         grouper=grouper,
-        merges=merges,
     )
 
 
