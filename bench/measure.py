@@ -141,7 +141,7 @@ PACKAGES = ("scrapy", "trafilatura", "datasketch", "pyarrow", "numpy", "xxhash",
 
 def machine() -> dict[str, Any]:
     """What the figures were measured on."""
-    from pipelines.write import package_versions
+    from pipelines.stages.write import package_versions
 
     versions = package_versions(PACKAGES)
     return {

@@ -62,7 +62,7 @@ class ConditionalGetMiddleware:
     HEADERS = (b"If-None-Match", b"If-Modified-Since")
 
     def __init__(self, crawler: Any) -> None:
-        from pipelines.run import RunContext
+        from pipelines.stages.context import RunContext
 
         self.crawler = crawler
         self.run = RunContext.of(crawler)
@@ -98,7 +98,7 @@ class ConditionalGetMiddleware:
 # -- what real servers do: redirect loops, Retry-After, robots.txt that fails ------------------
 #
 # Each failure is counted under `failures/<reason>` in Scrapy's stats; the runs row copies
-# those counters into its `failures` column (pipelines/write.py).
+# those counters into its `failures` column (pipelines/stages/write.py).
 
 
 class RedirectMiddleware(_RedirectMiddleware):

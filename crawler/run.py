@@ -153,7 +153,7 @@ def run_crawl(
     # (perf on the default demo web: 12% of the main process's samples were in the collector).
     gc.freeze()
     process.start()
-    from pipelines.run import RunContext
+    from pipelines.stages.context import RunContext
 
     return RunContext.of(crawler).run_row or {"status": "failed", "error": "no run row"}
 

@@ -60,10 +60,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.ConditionalGetMiddleware": 760,
 }
 ITEM_PIPELINES = {
-    "pipelines.pages.StorePagesPipeline": 100,
-    "pipelines.extract.ExtractPipeline": 200,
-    "pipelines.group.GroupPipeline": 400,
-    "pipelines.write.WritePipeline": 500,
+    "pipelines.stages.pages.StorePagesPipeline": 100,
+    "pipelines.stages.extract.ExtractPipeline": 200,
+    "pipelines.stages.group.GroupPipeline": 400,
+    "pipelines.stages.write.WritePipeline": 500,
 }
 EXTENSIONS = {
     "crawler.progress.ProgressLine": 500,

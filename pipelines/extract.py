@@ -1,7 +1,7 @@
-"""Stage 2 of a crawl: the Scrapy glue that sends each fetched page to the extraction pool
-(pipelines/core/extract.py) and awaits the result, and the command line.
+"""What the pipeline would store for one page or a folder of HTML files: the extraction of
+pipelines.core.extract without a crawl.
 
-Command line, to check what the pipeline would store for one page or a folder of HTML files
+To check what the pipeline would store for one page or a folder of HTML files
 (cleaned by the furniture step as a crawl's end of run cleans them; --raw skips that step):
 
     python -m pipelines.extract page.html --url https://example.com/a
@@ -11,11 +11,8 @@ Command line, to check what the pipeline would store for one page or a folder of
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,80 +21,7 @@ from pipelines.core.decode import decode_html
 from pipelines.core.extract import (
     content_hash,
     extract_html,
-    is_html,
-    make_pool,
-    process_page,
-    worker_count,
 )
-
-# -- Scrapy glue -----------------------------------------------------------------------------
-
-
-class ExtractPipeline:
-    """Send each fetched HTML page to the process pool; attach the result to the item."""
-
-    def __init__(self, crawler: Any) -> None:
-        from pipelines.run import RunContext
-
-        self.crawler = crawler
-        self.run = RunContext.of(crawler)
-        self.workers = worker_count(crawler.settings.getint("EXTRACT_WORKERS"))
-        self.timeout = crawler.settings.getfloat("EXTRACT_TIMEOUT", 60.0)
-        self.pool: ProcessPoolExecutor | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> ExtractPipeline:
-        return cls(crawler)
-
-    def open_spider(self) -> None:
-        self.pool = make_pool(self.workers)
-
-    def close_spider(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-    async def process_item(self, item: Any) -> Any:
-        stats = self.crawler.stats
-        if item.status != 200 or not item.body or not is_html(item.content_type):
-            return item
-        assert self.pool is not None
-        try:
-            future = self.pool.submit(
-                process_page, item.body, item.content_type, item.final_url, item.hint
-            )
-            result = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
-        except TimeoutError:
-            stats.inc_value("failures/extract_timeout")
-            result = {
-                "is_article": False,
-                "article_reason": "timeout",
-                "error": "extraction timed out",
-            }
-        except BrokenProcessPool as exc:
-            # A worker died (out of memory, a crash in a C extension): count the page as failed
-            # and start a fresh pool so the rest of the crawl goes on.
-            stats.inc_value("failures/extract_pool_restart")
-            result = {
-                "is_article": False,
-                "article_reason": "worker-died",
-                "error": f"worker died: {exc}",
-            }
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = make_pool(self.workers)
-        if result.get("error"):
-            # Not recorded as seen (pipelines/group.note_seen): the next run fetches the page
-            # again without validators and extracts it again; `make reprocess` does too.
-            if result.get("article_reason") == "error":
-                stats.inc_value("failures/extract_error")
-            self.crawler.spider.logger.warning(
-                "Extraction failed for %s: %s", item.final_url, result["error"]
-            )
-        stats.inc_value("extract/pages")
-        if result.get("is_article"):
-            stats.inc_value("extract/articles")
-        item.extraction = result
-        return item
-
 
 # -- command line ----------------------------------------------------------------------------
 

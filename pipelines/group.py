@@ -1,179 +1,70 @@
-"""Stage 4 of a crawl: collect the extracted articles as `documents` rows.
+"""Group an existing corpus (texts that did not come from a crawl) with the crawl's own code.
 
-During the crawl this stage only collects; at the end of the run `WritePipeline` adds the held
-pages that a feed or news sitemap announced (`add_announced`), hands the rows to the end-of-run
-step (`pipelines.write.end_of_run`: clean, fingerprint, group) and writes its result.
+    python -m pipelines.group INPUT.parquet --id-column ID --text-column TEXT --out DIR
+        [--domain-column SITE] [--published-column DATE] [--title-column TITLE]
 
-`python -m pipelines.group` groups an existing corpus (pipelines/corpus.py).
+Reads a Parquet file (or a folder of them), cleans each text with the furniture model when a
+domain column is given (lines that recur across a site's texts are furniture there), groups the
+copies with the same GroupingConfig, verification and lead index as `make crawl`
+(pipelines.core.corpus.group_table), and writes `DIR/assignments.parquet` (one row per input
+id) and `DIR/edges.parquet`, atomically.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-from urllib.parse import urlsplit
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
 
-from pipelines.core.discovery import announce, announceable
-from pipelines.core.urls import canonical_doc_id, canonicalise_url
-from pipelines.run import HeldPage, RunContext
-from pipelines.storage.state import Link, SeenPage
+import pyarrow as pa
+import pyarrow.dataset as ds
 
-
-def document_row(
-    url: str, fetched_at: Any, x: dict[str, Any], doc_id: str, run_id: str, grouping_config: str
-) -> dict[str, Any]:
-    """The `documents` row of an extracted article `x`, before cleaning and grouping."""
-    return {
-        "doc_id": doc_id,
-        "url": url,
-        "canonical_url": x.get("canonical_url"),
-        "domain": (urlsplit(url).hostname or "").lower(),
-        "site_name": x.get("site_name"),
-        "title": x.get("title"),
-        "author": x.get("author"),
-        "published_at": x.get("published_at"),
-        "language": x.get("language"),
-        "text": x.get("text") or "",
-        "word_count": 0,
-        "content_hash": None,
-        "minhash": None,
-        "n_shingles": 0,
-        "cluster_id": None,
-        "run_id": run_id,
-        "fetched_at": fetched_at,
-        "credited_source": x.get("credited_source"),
-        "based_on_url": x.get("based_on_url"),
-        "canonical_off_site": bool(x.get("canonical_off_site")),
-        # embedded social posts the extractor took out of the page; the furniture step adds
-        # the lines it removes
-        "furniture_removed": list(x.get("markup_removed") or ()),
-        "grouping_config": grouping_config,
-    }
+from pipelines.core.config import GroupingConfig
+from pipelines.corpus import group_table
+from pipelines.storage.schemas import ASSIGNMENTS_SCHEMA, CORPUS_EDGES_SCHEMA
+from pipelines.storage.store import atomic_write_table
 
 
-class GroupPipeline:
-    """Collect the run's new and changed articles and what every answer says about its page.
-
-    A known article whose extracted text hashes as before is not a new version: it adds no
-    document row. `WritePipeline` calls `finish_run` and commits the state at the end of the run.
-    """
-
-    def __init__(self, crawler: Any) -> None:
-        self.crawler = crawler
-        self.run = RunContext.of(crawler)
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> GroupPipeline:
-        return cls(crawler)
-
-    def process_item(self, item: Any) -> Any:
-        x = item.extraction
-        is_article = bool(x and x.get("is_article"))
-        doc_id = canonical_doc_id(item.final_url) if is_article else None
-        note_seen(self.run.seen, self.run.state.seen, item, doc_id)
-        if doc_id is None:
-            if x and announceable(x):
-                # A feed or news sitemap of this run may list it after it was reached through
-                # a link: decided at the end of the run (add_announced), whatever the order.
-                self.run.held.append(HeldPage(item.final_url, item.fetched_at, x))
-            return item
-        add_document(self.run, item.final_url, item.fetched_at, x, self.crawler.stats)
-        return item
-
-
-def add_document(
-    ctx: RunContext, url: str, fetched_at: Any, x: dict[str, Any], stats: Any
-) -> str | None:
-    """Add an article's `documents` row to the run, unless it is a repeat; its doc id or None.
-
-    Not added: the same article reached twice in one run (a redirect alias), or a known
-    article whose extracted text hashes as before (no new version). Counted in `stats`.
-    """
-    doc_id = canonical_doc_id(url)
-    if doc_id in ctx.documents:
-        stats.inc_value("documents/duplicate_url")
-        return None
-    known = ctx.state.docs.get(doc_id)
-    extract_hash = x["content_hash"]  # the worker hashed the extractor text
-    if not is_new_version(known, extract_hash):
-        stats.inc_value("documents/unchanged")
-        return None
-    ctx.documents[doc_id] = document_row(url, fetched_at, x, doc_id, ctx.run_id, str(ctx.grouping))
-    ctx.extract_hashes[doc_id] = extract_hash
-    stats.inc_value("documents/changed" if known is not None else "documents/new")
-    return doc_id
-
-
-def add_announced(ctx: RunContext, announced: set[str], stats: Any) -> int:
-    """At the end of a run: the held pages that a feed or news sitemap of the run listed
-    become documents (core.discovery.announce); return how many. `announced`: canonical URLs.
-
-    `make reprocess` applies the same rule with the run's stored feeds and sitemaps, so the
-    decision does not depend on whether the page or the feed was fetched first.
-    """
-    n = 0
-    for held in ctx.held:
-        if not announce(held.extraction, held.url, announced):
-            continue
-        n += 1
-        stats.inc_value("documents/announced")
-        doc_id = canonical_doc_id(held.url)
-        key = canonicalise_url(held.url)
-        if key in ctx.seen:  # an article's entry keeps no links (see note_seen)
-            ctx.seen[key] = dataclasses.replace(ctx.seen[key], doc_id=doc_id, links=())
-        add_document(ctx, held.url, held.fetched_at, held.extraction, stats)
-    ctx.held.clear()
-    return n
-
-
-def is_new_version(known: dict[str, Any] | None, extract_hash: str) -> bool:
-    """A document is new, or a new version, unless the extractor's text hashes as last time.
-
-    The raw extracted text is compared, not the clean text: cleaning depends on the furniture
-    model, which keeps learning, so the same page could otherwise look changed.
-    """
-    return known is None or known["extract_hash"] != extract_hash
-
-
-def note_seen(
-    updates: dict[str, SeenPage], seen: dict[str, SeenPage], item: Any, doc_id: str | None
-) -> None:
-    """Record what one answer says about its page: validators, body hash, links (plain function).
-
-    A 304 only refreshes `checked_at`; a 200 replaces the entry; anything else leaves the last
-    good entry in place, so a page that failed once is still asked for conditionally.
-    """
-    if item.error or (item.extraction or {}).get("error"):
-        # A failed fetch, or an extraction that failed (an exception, a timeout, a worker that
-        # died): the last good entry stays, so the next run asks for the page again and
-        # extracts it again instead of getting a 304 for a page that has no document.
-        return
-    key = canonicalise_url(item.final_url)
-    previous = updates.get(key) or seen.get(key)
-    if item.status == 304:
-        if previous is not None:
-            updates[key] = dataclasses.replace(previous, checked_at=item.fetched_at)
-        return
-    if item.status != 200 or item.body is None:
-        return
-    digest = item.body_hash()
-    unchanged = previous is not None and previous.body_hash == digest
-    links = () if doc_id else tuple(Link(u, k, h, d) for k, u, h, d in item.links)
-    updates[key] = SeenPage(
-        url=key,
-        etag=item.etag,
-        last_modified=item.last_modified,
-        body_hash=digest,
-        doc_id=doc_id,
-        checked_at=item.fetched_at,
-        changed_at=previous.changed_at if unchanged and previous else item.fetched_at,
-        links=links,
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines.group",
+        description="Group the copies in an existing corpus (a Parquet file or folder).",
     )
+    parser.add_argument("input", type=Path, help="a Parquet file or a folder of Parquet files")
+    parser.add_argument("--id-column", required=True, help="unique id of each text")
+    parser.add_argument("--text-column", required=True, help="the text to group")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--domain-column", help="site of each text: enables the furniture model")
+    parser.add_argument("--published-column", help="publication time (timestamp) of each text")
+    parser.add_argument("--title-column", help="headline, removed when repeated in the text")
+    args = parser.parse_args(argv)
+    if not args.input.exists():
+        parser.error(f"no such file or folder: {args.input}")
+    try:
+        table = ds.dataset(args.input, format="parquet").to_table()
+        assignments, edges = group_table(
+            table,
+            args.id_column,
+            args.text_column,
+            domain_column=args.domain_column,
+            published_column=args.published_column,
+            title_column=args.title_column,
+        )
+    except (ValueError, pa.ArrowInvalid) as exc:
+        print(f"error: {args.input}: {exc}", file=sys.stderr)
+        return 2
+    atomic_write_table(assignments, args.out / "assignments.parquet", schema=ASSIGNMENTS_SCHEMA)
+    atomic_write_table(edges, args.out / "edges.parquet", schema=CORPUS_EDGES_SCHEMA)
+    sizes = Counter(assignments["cluster_id"].to_pylist())
+    multi = sum(1 for n in sizes.values() if n > 1)
+    print(
+        f"{assignments.num_rows} texts -> {len(sizes)} clusters ({multi} with copies), "
+        f"{edges.num_rows} edges; config {GroupingConfig()}\n"
+        f"written: {args.out / 'assignments.parquet'}, {args.out / 'edges.parquet'}"
+    )
+    return 0
 
 
-if __name__ == "__main__":  # python -m pipelines.group: group an existing corpus
-    import sys
-
-    from pipelines.corpus import main
-
+if __name__ == "__main__":
     sys.exit(main())

@@ -1,8 +1,8 @@
 """`make reprocess`: rebuild documents, edges, clusters and the state from the stored pages.
 
 No request is made. Every run that stored pages is replayed in run order with the same code as
-the end of a crawl (`pipelines.write.end_of_run`, then `write_run`): its article pages are
-extracted in a process pool, a page whose text is unchanged since an earlier run adds no
+the end of a crawl (`pipelines.storage.commit.end_run_on_state`, then `write_run`): its article
+pages are extracted in a process pool, a page whose text is unchanged since an earlier run adds no
 document, the others are cleaned, fingerprinted and grouped into the clusters of the runs
 before it. So documents keep the run that fetched them, versions stay versions, and cluster ids
 come out as a sequence of crawls would have made them under the current grouping config. This
@@ -39,8 +39,8 @@ from pipelines.core.extract import (
     process_page,
     worker_count,
 )
+from pipelines.core.records import document_row, is_new_version
 from pipelines.core.urls import canonical_doc_id, canonicalise_url
-from pipelines.group import document_row, is_new_version
 from pipelines.storage.state import CrawlState, SeenPage, run_lock
 from pipelines.storage.store import decompress_html, new_run_id, read_table
 
@@ -135,7 +135,7 @@ def reprocess(
         pool.shutdown()
 
     totals: dict[str, int] = defaultdict(int)
-    from pipelines.write import end_of_run, write_run
+    from pipelines.storage.commit import end_run_on_state, write_run
 
     for run_id in sorted(by_run):
         documents: dict[str, dict[str, Any]] = {}
@@ -160,7 +160,7 @@ def reprocess(
                     checked_at=row["fetched_at"],
                     changed_at=row["fetched_at"],
                 )
-        result = end_of_run(run_id, grouping, state, documents, hashes)
+        result = end_run_on_state(run_id, grouping, state, documents, hashes)
         counts = write_run(staging, result, state, {}, lambda c: c, commit=False)
         for k, v in counts.items():
             totals[k] += v

@@ -1,7 +1,7 @@
 """Runs that follow each other without a crawl: cluster ids across runs, merges, versions,
 crash points of the end-of-run commit (real processes killed with os._exit), the lock.
 
-Documents are built from the demo web's story texts and go through the real `end_of_run` and
+Documents are built from the demo web's story texts and go through the real `end_run_on_state` and
 `write_run`: furniture cleaning, fingerprints, the saved grouper, Parquet files, the state commit.
 """
 
@@ -21,7 +21,8 @@ import pytest
 from demoweb import DemoWeb
 from pipelines.core.config import GroupingConfig, IncompatibleStateError
 from pipelines.core.extract import content_hash
-from pipelines.group import document_row, is_new_version
+from pipelines.core.records import document_row, is_new_version
+from pipelines.storage.commit import end_run_on_state, write_run
 from pipelines.storage.state import (
     CrawlState,
     RunLockedError,
@@ -31,7 +32,6 @@ from pipelines.storage.state import (
     run_lock,
 )
 from pipelines.storage.store import new_run_id, write_run_record
-from pipelines.write import end_of_run, write_run
 
 REPO = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -55,7 +55,7 @@ def doc(name: str, text: str, run_id: str, minutes: int) -> dict[str, Any]:
 
 
 def run(root: Path, docs: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
-    """One run's end as WritePipeline does it: running row, end_of_run, write_run, final row."""
+    """One run's end as WritePipeline does it: running row, end_run_on_state, write_run, row."""
     state = CrawlState.load(root)
     base = {
         "run_id": run_id,
@@ -70,7 +70,7 @@ def run(root: Path, docs: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
         for d in docs
         if is_new_version(state.docs.get(d["doc_id"]), hashes[d["doc_id"]])
     }
-    result = end_of_run(run_id, GroupingConfig(), state, documents, hashes)
+    result = end_run_on_state(run_id, GroupingConfig(), state, documents, hashes)
     row = write_run(
         root,
         result,
@@ -164,7 +164,7 @@ CRASH_SCRIPT = textwrap.dedent(
     import os, sys
     sys.path[:0] = [{repo!r}, {tests!r}]
     import pipelines.storage.state as state_mod
-    import pipelines.write as write_mod
+    import pipelines.storage.commit as write_mod
     import test_state as t
 
     point = sys.argv[1]

@@ -247,7 +247,7 @@ class NewsSpider(scrapy.Spider):
         than REVISIT_AFTER_DAYS ago); every other link is, conditionally, so that a changed
         listing page or sitemap further down is still found.
         """
-        from pipelines.run import RunContext
+        from pipelines.stages.context import RunContext
 
         state = RunContext.of(self.crawler).state
         page = state.seen.get(canonicalise_url(response.url))

@@ -15,7 +15,7 @@ corpus (pipelines/corpus.py) calls it alone.
 `end_run` is the end of a crawl's run (and of each run `make reprocess` replays) as one step:
 `finish_run` on the run's new and changed documents against the saved grouper and model, then
 the cluster rows, the state's document records and the edges rows, returned as a `RunResult`.
-It writes nothing: `pipelines.write.write_run` writes a result and commits it.
+It writes nothing: `pipelines.storage.commit.write_run` writes a result and commits it.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def finish_run(
 
 @dataclass
 class RunResult:
-    """What a run's end produced, ready to be written (pipelines.write.write_run).
+    """What a run's end produced, ready to be written (pipelines.storage.commit.write_run).
 
     `documents`: the run's new and changed `documents` rows, clean, fingerprinted, with their
     cluster ids; `docs`: the state's record of every document after the run; `clusters`: every

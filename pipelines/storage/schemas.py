@@ -347,5 +347,29 @@ def schema_markdown(num_perm: int = DEFAULT_NUM_PERM) -> str:
     return "\n".join(out)
 
 
+# `python -m pipelines.group` (a corpus, not a data folder): one file each in its --out folder.
+ASSIGNMENTS_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("cluster_id", pa.string(), nullable=False),
+        pa.field("cluster_size", pa.int32(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("furniture_removed", pa.list_(pa.string()), nullable=False),
+    ],
+    metadata={b"syndication_tracker.table": b"assignments"},
+)
+CORPUS_EDGES_SCHEMA = pa.schema(
+    [
+        pa.field("id_a", pa.string(), nullable=False),
+        pa.field("id_b", pa.string(), nullable=False),
+        pa.field("jaccard", pa.float32(), nullable=False),
+        pa.field("a_in_b", pa.float32(), nullable=False),
+        pa.field("b_in_a", pa.float32(), nullable=False),
+        pa.field("relation", pa.string(), nullable=False),
+    ],
+    metadata={b"syndication_tracker.table": b"corpus_edges"},
+)
+
+
 if __name__ == "__main__":
     print(schema_markdown())

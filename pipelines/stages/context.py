@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class HeldPage:
     """A page its shape called no article, held until the end of the run: a feed or a news
-    sitemap fetched later in the run may still announce it (pipelines.group.add_announced)."""
+    sitemap fetched later in the run may still announce it (stages.group.add_announced)."""
 
     url: str
     fetched_at: datetime

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipelines.core.urls import canonicalise_url
-from pipelines.run import RunContext
+from pipelines.stages.context import RunContext
 from pipelines.storage.schemas import schema_for
 from pipelines.storage.store import DatasetWriter, compress_html
 

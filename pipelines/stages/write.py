@@ -1,9 +1,10 @@
 """Stage 5: the end of the run, then write documents, edges, clusters and the runs row.
 
 The write stage drives the end of the run in order (Scrapy closes pipeline components in
-parallel): close the pages writer; `end_of_run` (the step pipelines.core.endofrun.end_run:
-group this run's new and changed documents into the saved clusters, against the state's grouper
-and furniture model; it writes nothing); `write_run` (write the result's partitions, commit the
+parallel): close the pages writer; add the held pages a feed announced (stages.group);
+`end_run_on_state` (pipelines.storage.commit: the step pipelines.core.endofrun.end_run groups
+this run's new and changed documents into the saved clusters, against the state's grouper and
+furniture model, and writes nothing); `write_run` (write the result's partitions, commit the
 state, publish the clusters file) and, last, the runs row. A run row says `running` from the
 start, so a run that was killed is visible as such until the next run's recovery marks it
 `interrupted`.
@@ -18,25 +19,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-from pipelines.core.config import GroupingConfig
-from pipelines.core.endofrun import RunResult, end_run
-from pipelines.group import add_announced
-from pipelines.run import RunContext
-from pipelines.storage.schemas import schema_for
-from pipelines.storage.state import (
-    CrawlState,
-    SeenPage,
-    prepare_folder,
-    publish_clusters,
-    run_lock,
-)
-from pipelines.storage.store import DatasetWriter, write_cluster_history, write_run_record
+from pipelines.stages.context import RunContext
+from pipelines.stages.group import add_announced
+from pipelines.storage.commit import end_run_on_state, write_run
+from pipelines.storage.state import prepare_folder, run_lock
+from pipelines.storage.store import write_run_record
 
 PACKAGES = ("scrapy", "trafilatura", "datasketch", "pyarrow", "duckdb", "numpy", "lxml")
 
@@ -67,79 +59,6 @@ def nothing_fetched(row: dict[str, Any]) -> bool:
     """A run that asked for pages and got no answer at all (a dead proxy, no network)."""
     answered = sum(v for k, v in row["status_counts"].items() if k != "0")
     return answered == 0 and (row["pages_failed"] > 0 or row["requests_skipped"] > 0)
-
-
-def end_of_run(
-    run_id: str,
-    config: GroupingConfig,
-    state: CrawlState,
-    documents: dict[str, dict[str, Any]],
-    extract_hashes: dict[str, str],
-) -> RunResult:
-    """`end_run` against the state's saved grouper and furniture model (loaded here).
-
-    A run with nothing new or changed (an unchanged re-crawl) loads neither: the new state
-    version reuses their committed files unread.
-    """
-    load = bool(documents) or state.folder is None
-    return end_run(
-        run_id,
-        documents,
-        extract_hashes,
-        state.docs,
-        state.clusters,
-        config,
-        state.furniture_model() if load else None,
-        state.grouper(config) if load else None,
-    )
-
-
-def write_run(
-    root: Path,
-    result: RunResult,
-    state: CrawlState,
-    seen_updates: dict[str, SeenPage],
-    final_row: Callable[[dict[str, int]], dict[str, Any]],
-    *,
-    commit: bool = True,
-) -> dict[str, Any]:
-    """Write a run's result (pipelines.core.endofrun.end_run) and commit the state.
-
-    Order, so that a kill at any moment is recoverable (pipelines/storage/state.recover): the run's
-    documents, edges and cluster_history partitions; the new state version and its CURRENT
-    pointer (the commit); the clusters file analysts read; the runs row, written by the caller.
-    Returns the final runs row (`final_row(result.counts)`). With `commit=False` (a reprocess,
-    which commits once after replaying every run) the state is only updated in memory.
-    """
-    run_id = result.run_id
-    # Documents go to the partition of the run that fetched them (a reprocess keeps those).
-    doc_schema = schema_for("documents", num_perm=result.config.num_perm)
-    for doc_run in sorted({row["run_id"] for row in result.documents.values()}):
-        with DatasetWriter(root, "documents", doc_schema, doc_run, rows_per_file=5_000) as w:
-            w.write_rows(r for r in result.documents.values() if r["run_id"] == doc_run)
-    with DatasetWriter(root, "edges", schema_for("edges"), run_id, rows_per_file=50_000) as w:
-        w.write_rows(result.edges)
-    if result.changed_clusters:
-        changed = sorted(set(result.changed_clusters))
-        write_cluster_history(root, [result.clusters[c] for c in changed], run_id=run_id)
-    seen = dict(state.seen)
-    seen.update(seen_updates)
-    row = final_row(result.counts)
-    if not commit:
-        state.update(seen=seen, docs=result.docs, clusters=result.clusters, committed_run=run_id)
-        return row
-    state.commit(
-        run_id,
-        seen=seen,
-        docs=result.docs,
-        clusters=result.clusters,
-        grouper=result.grouper,
-        model=result.model,
-        config=result.config,
-        run_row=row,
-    )
-    publish_clusters(root, state)
-    return row
 
 
 class WritePipeline:
@@ -241,7 +160,7 @@ class WritePipeline:
                 ctx.pages_writer.close()
             announced = getattr(self.crawler.spider, "announced_articles", set())
             add_announced(ctx, announced, self.crawler.stats)
-            result = end_of_run(
+            result = end_run_on_state(
                 ctx.run_id, ctx.grouping, ctx.state, ctx.documents, ctx.extract_hashes
             )
             row = write_run(ctx.data_dir, result, ctx.state, ctx.seen, final_row)
