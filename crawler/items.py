@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipelines.core.records import Extraction
 
 
 @dataclass
@@ -30,8 +33,18 @@ class PageItem:
     # in the state for non-article pages, and followed again when the page answers 304
     links: list[tuple[str, str, str | None, int]] = field(default_factory=list, repr=False)
     # added by the pipelines
-    extraction: dict[str, Any] | None = field(default=None, repr=False)
+    extraction: Extraction | None = field(default=None, repr=False)
     _body_hash: str | None = field(default=None, repr=False)
+    _key: str | None = field(default=None, repr=False)
+
+    def key(self) -> str:
+        """The canonical form of `final_url`, computed once: the page's key in the crawl state,
+        and what its doc id is made of."""
+        if self._key is None:
+            from pipelines.core.urls import canonicalise_url
+
+            self._key = canonicalise_url(self.final_url)
+        return self._key
 
     def body_hash(self) -> str | None:
         """SHA-1 of the body, computed once: the pages row and the crawl state both use it."""

@@ -144,12 +144,11 @@ def _offline_job(args: tuple[str, str]) -> dict[str, Any]:
     x = process_page(body, None, url, None)
     return {
         "plain": plain,
-        "text": x.get("text") or "",
-        "is_article": bool(x.get("is_article")),
-        "reason": x.get("article_reason"),
-        "title": x.get("title"),
-        "removed_before": x.get("furniture_removed") or [],
-        "error": x.get("error"),
+        "text": x.text,
+        "is_article": x.is_article,
+        "reason": x.article_reason,
+        "title": x.title,
+        "error": x.error,
     }
 
 

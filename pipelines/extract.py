@@ -22,6 +22,7 @@ from pipelines.core.extract import (
     content_hash,
     extract_html,
 )
+from pipelines.core.records import Extraction
 
 # -- command line ----------------------------------------------------------------------------
 
@@ -95,12 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     results, sites = [], []
     for f in files:
         try:
-            result = extract_html(
-                decode_html(f.read_bytes(), None), args.url or f.resolve().as_uri()
-            )
+            x = extract_html(decode_html(f.read_bytes(), None), args.url or f.resolve().as_uri())
         except Exception as exc:  # reported like a crawl reports it, the other files go on
-            result = {"is_article": False, "article_reason": "error", "text": "",
-                      "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+            x = Extraction.failed("error", f"{type(exc).__name__}: {exc}")
+        result = x.to_dict()
         result.pop("signals", None)
         result["furniture_removed"] = list(result.get("markup_removed", ()))
         results.append(result)

@@ -39,8 +39,8 @@ from pipelines.core.extract import (
     process_page,
     worker_count,
 )
-from pipelines.core.records import document_row, is_new_version
-from pipelines.core.urls import canonical_doc_id, canonicalise_url
+from pipelines.core.records import Extraction, document_row, is_new_version
+from pipelines.core.urls import canonicalise_url, doc_id_of_key
 from pipelines.storage.state import CrawlState, SeenPage, run_lock
 from pipelines.storage.store import decompress_html, new_run_id, read_table
 
@@ -60,7 +60,7 @@ PAGE_COLUMNS = [
 ]
 
 
-def _job(args: tuple[bytes, str | None, str, str | None]) -> dict[str, Any]:
+def _job(args: tuple[bytes, str | None, str, str | None]) -> Extraction:
     body, content_type, url, hint = args
     return process_page(decompress_html(body), content_type, url, hint)
 
@@ -121,16 +121,18 @@ def reprocess(
     staging = root / f".reprocess-{new_run_id()}"
     state = CrawlState(staging)
     config_str = str(grouping)
-    by_run: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
+    by_run: dict[str, list[tuple[dict[str, Any], str, Extraction]]] = defaultdict(list)
     errors = 0
     pool = make_pool(worker_count(workers))
     try:
         announced = announced_by_run(root)
         for row, x in zip(rows, pool.map(_job, jobs, chunksize=8), strict=True):
-            errors += bool(x.get("error"))
-            listed = announced.get(row["run_id"], set())
-            if x.get("is_article") or announce(x, row["final_url"], listed):
-                by_run[row["run_id"]].append((row, x))
+            errors += bool(x.error)
+            key = canonicalise_url(row["final_url"])
+            if not x.is_article:
+                x = announce(x, key, announced.get(row["run_id"], set()))
+            if x is not None:
+                by_run[row["run_id"]].append((row, key, x))
     finally:
         pool.shutdown()
 
@@ -140,16 +142,15 @@ def reprocess(
     for run_id in sorted(by_run):
         documents: dict[str, dict[str, Any]] = {}
         hashes: dict[str, str] = {}
-        for row, x in by_run[run_id]:
-            doc_id = canonical_doc_id(row["final_url"])
-            extract_hash = x["content_hash"]  # the worker hashed the extractor text
+        for row, key, x in by_run[run_id]:
+            doc_id = doc_id_of_key(key)
+            extract_hash = x.content_hash or ""  # the worker hashed the extractor text
             if doc_id in documents or not is_new_version(state.docs.get(doc_id), extract_hash):
                 continue
             documents[doc_id] = document_row(
                 row["final_url"], row["fetched_at"], x, doc_id, run_id, config_str
             )
             hashes[doc_id] = extract_hash
-            key = canonicalise_url(row["final_url"])
             if key not in seen:  # no old state: validators of article pages only (no links)
                 seen[key] = SeenPage(
                     url=key,

@@ -11,6 +11,7 @@ from pipelines.core.discovery import (
     feed_links,
     sitemap_entries,
 )
+from pipelines.core.records import Extraction
 
 RSS = b"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
 <item><title>A</title><link> /2026/a </link></item>
@@ -63,11 +64,12 @@ def test_announced_by_stored_feeds_and_sitemaps() -> None:
 
 def test_announce_overrides_the_shape_only() -> None:
     listed = {"http://news.test/brief"}
-    x = {"is_article": False, "article_reason": "shape", "text": "A brief."}
-    assert announce(x, "http://news.test/brief", listed)
-    assert x["is_article"] and x["article_reason"] == "announced"
+    x = Extraction(is_article=False, article_reason="shape", text="A brief.")
+    promoted = announce(x, "http://news.test/brief", listed)
+    assert promoted is not None and promoted.is_article and promoted.article_reason == "announced"
+    assert promoted.text == x.text and not x.is_article  # a new record; the old one unchanged
     for reason, text in (("declared-listing", "Teasers."), ("shape", ""), ("no-text", "")):
-        y = {"is_article": False, "article_reason": reason, "text": text}
-        assert not announce(y, "http://news.test/brief", listed) and not y["is_article"]
-    z = {"is_article": False, "article_reason": "shape", "text": "Another page."}
-    assert not announce(z, "http://news.test/other", listed)
+        y = Extraction(is_article=False, article_reason=reason, text=text)
+        assert announce(y, "http://news.test/brief", listed) is None
+    z = Extraction(is_article=False, article_reason="shape", text="Another page.")
+    assert announce(z, "http://news.test/other", listed) is None

@@ -58,11 +58,11 @@ def test_embedded_social_posts_are_removed_and_recorded() -> None:
     <iframe src="https://www.youtube.com/embed/xyz"></iframe>
     <p>{PROSE.replace("Tuesday", "Friday")}</p></article></body></html>"""
     x = extract_html(page, "https://news.test/a")
-    assert "pic.twitter.com" not in x["text"] and "Instagram" not in x["text"]
-    assert "Friday" in x["text"] and "Tuesday" in x["text"]
-    assert len(x["markup_removed"]) == 3
-    assert x["markup_removed"][0].startswith("BREAKING: No NATO membership")
-    assert x["markup_removed"][2] == "embed: https://www.youtube.com/embed/xyz"
+    assert "pic.twitter.com" not in x.text and "Instagram" not in x.text
+    assert "Friday" in x.text and "Tuesday" in x.text
+    assert len(x.markup_removed) == 3
+    assert x.markup_removed[0].startswith("BREAKING: No NATO membership")
+    assert x.markup_removed[2] == "embed: https://www.youtube.com/embed/xyz"
 
 
 def test_a_theme_class_named_like_an_embed_on_the_article_is_kept() -> None:
@@ -139,15 +139,15 @@ def test_cross_links_inside_the_article_are_removed_by_their_markup() -> None:
     <p>The report, <a href="/r">published by the ministry on Monday</a>, says so.</p>
     <p>{PROSE.replace("Tuesday", "Friday")}</p></article></body></html>"""
     x = extract_html(page, "https://news.test/a")
-    assert "Juan Carlos" not in x["text"] and "Sternzeichen" not in x["text"]
+    assert "Juan Carlos" not in x.text and "Sternzeichen" not in x.text
     # a label that names a thing, and a sentence with a link in it, are article text
-    assert "Earcuff: Zoeca" in x["text"]
-    assert "published by the ministry on Monday" in x["text"]
-    assert x["markup_removed"] == [
+    assert "Earcuff: Zoeca" in x.text
+    assert "published by the ministry on Monday" in x.text
+    assert x.markup_removed == (
         "Lea más: Juan Carlos Ortega propone legalizar la marihuana",
         "Auch lesen: Diese drei Sternzeichen verschenken ihr Herz",
-    ]
-    assert x["word_count"] == len(x["text"].split())
+    )
+    assert x.word_count == len(x.text.split())
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ import pytest
 from demoweb import DemoWeb
 from pipelines.core.config import GroupingConfig, IncompatibleStateError
 from pipelines.core.extract import content_hash
-from pipelines.core.records import document_row, is_new_version
+from pipelines.core.records import Extraction, document_row, is_new_version
 from pipelines.storage.commit import end_run_on_state, write_run
 from pipelines.storage.state import (
     CrawlState,
@@ -46,7 +46,9 @@ def story(k: int) -> str:
 
 def doc(name: str, text: str, run_id: str, minutes: int) -> dict[str, Any]:
     url = f"http://{name}.test/story"
-    x = {"text": text, "title": f"Title of {name}", "site_name": name}
+    x = Extraction(
+        is_article=True, article_reason="shape", text=text, title=f"Title of {name}", site_name=name
+    )
     from pipelines.core.urls import canonical_doc_id
 
     return document_row(

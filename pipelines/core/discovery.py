@@ -8,14 +8,14 @@ own shape would not say so (`announce`).
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 from urllib.parse import urljoin
 
 from lxml import etree
 from parsel import Selector
 
 from pipelines.core.decode import decode_html
-from pipelines.core.urls import canonicalise_url
+from pipelines.core.records import Extraction
 
 # Root elements of a feed once namespaces are removed: RSS 2.0, Atom, RSS 1.0 (RDF).
 FEED_ROOTS = ("rss", "feed", "RDF")
@@ -94,18 +94,16 @@ def announced_by(kind: str, body: bytes, content_type: str | None, base_url: str
     return []
 
 
-def announceable(x: dict[str, Any]) -> bool:
+def announceable(x: Extraction) -> bool:
     """Whether a feed's or news sitemap's listing could still make this page an article: a page
     rejected on its shape alone (`article_reason` "shape") that has text of its own. The
     announcement wins over the shape, not over a page that declares itself a listing."""
-    return not x.get("is_article") and x.get("article_reason") == "shape" and bool(x.get("text"))
+    return not x.is_article and x.article_reason == "shape" and bool(x.text)
 
 
-def announce(x: dict[str, Any], url: str, announced: set[str]) -> bool:
-    """Make an `announceable` page an article when a feed or news sitemap listed it (`announced`:
-    canonical URLs). Returns whether it did; `x` (the extraction result) is updated in place.
-    """
-    if not announceable(x) or canonicalise_url(url) not in announced:
-        return False
-    x["is_article"], x["article_reason"] = True, "announced"
-    return True
+def announce(x: Extraction, key: str, announced: set[str]) -> Extraction | None:
+    """The extraction of an `announceable` page (whose canonical URL is `key`) made an article,
+    when a feed or news sitemap listed it (`announced`: canonical URLs); None when none did."""
+    if not announceable(x) or key not in announced:
+        return None
+    return dataclasses.replace(x, is_article=True, article_reason="announced")

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pipelines.core.decode import decode_html, looks_binary
+from pipelines.core.records import Extraction
 
 # Options of the extraction, recorded with the data (see settings_digest in the runs table).
 # include_comments=False: comment threads are not the article. deduplicate=False: trafilatura's
@@ -163,7 +164,7 @@ def drop_crosslinks(text: str, crosslinks: set[str]) -> tuple[str, list[str]]:
 _MAX_HTML_BYTES = 5_000_000  # larger bodies are not articles; parsing them would stall a worker
 
 
-def extract_html(html: str, url: str | None = None, hint: str | None = None) -> dict[str, Any]:
+def extract_html(html: str, url: str | None = None, hint: str | None = None) -> Extraction:
     """Text, metadata and kind of one HTML page; a plain function (no Scrapy, no I/O)."""
     import trafilatura
     from lxml import html as lxml_html
@@ -172,7 +173,7 @@ def extract_html(html: str, url: str | None = None, hint: str | None = None) -> 
     from pipelines.core.pagekind import classify, json_ld, page_signals
 
     if not html.strip():
-        return {"is_article": False, "article_reason": "empty", "text": ""}
+        return Extraction.failed("empty")
     tree = lxml_html.fromstring(html)
     embeds = remove_embeds(tree)
     unwrap_layout_tables(tree)
@@ -194,26 +195,26 @@ def extract_html(html: str, url: str | None = None, hint: str | None = None) -> 
     precise = parse_date(hints["published_time"])
     if precise is not None and (published is None or precise.date() == published.date()):
         published = precise
-    return {
-        "is_article": is_article,
-        "article_reason": reason,
-        "title": meta.get("title"),
-        "author": meta.get("author"),
-        "published_at": published,
-        "site_name": meta.get("sitename"),
-        "canonical_url": canonical,
-        "canonical_off_site": bool(canonical and (urlsplit(canonical).hostname or "") != host),
-        "language": meta.get("language"),
-        "description": meta.get("description"),
-        "credited_source": hints["credited_source"],
-        "based_on_url": hints["based_on_url"],
-        "text": text,
-        "word_count": words,
-        "content_hash": content_hash(text),
+    return Extraction(
+        is_article=is_article,
+        article_reason=reason,
+        title=meta.get("title"),
+        author=meta.get("author"),
+        published_at=published,
+        site_name=meta.get("sitename"),
+        canonical_url=canonical,
+        canonical_off_site=bool(canonical and (urlsplit(canonical).hostname or "") != host),
+        language=meta.get("language"),
+        description=meta.get("description"),
+        credited_source=hints["credited_source"],
+        based_on_url=hints["based_on_url"],
+        text=text,
+        word_count=words,
+        content_hash=content_hash(text),
         # found by their markup: embedded posts, then cross-link lines
-        "markup_removed": [*embeds, *crosslinked],
-        "signals": signals.to_dict(),
-    }
+        markup_removed=(*embeds, *crosslinked),
+        signals=signals.to_dict(),
+    )
 
 
 # htmldate: prefer the original publication date over "updated" dates.
@@ -314,9 +315,7 @@ def is_html(content_type: str | None) -> bool:
     return content_type is None or "html" in content_type.lower()
 
 
-def process_page(
-    body: bytes, content_type: str | None, url: str, hint: str | None
-) -> dict[str, Any]:
+def process_page(body: bytes, content_type: str | None, url: str, hint: str | None) -> Extraction:
     """Extract one page in a worker process; errors are returned, not raised.
 
     The crawl and `make reprocess` both call this with the stored body and Content-Type, so a
@@ -324,16 +323,12 @@ def process_page(
     """
     try:
         if len(body) > _MAX_HTML_BYTES:
-            return {"is_article": False, "article_reason": "too-large", "text": ""}
+            return Extraction.failed("too-large")
         if looks_binary(body):
-            return {"is_article": False, "article_reason": "binary", "text": ""}
+            return Extraction.failed("binary")
         return extract_html(decode_html(body, content_type), url, hint)
     except Exception as exc:  # one broken page must not stop the crawl; it is counted
-        return {
-            "is_article": False,
-            "article_reason": "error",
-            "error": f"{type(exc).__name__}: {exc}",
-        }
+        return Extraction.failed("error", f"{type(exc).__name__}: {exc}")
 
 
 def make_pool(workers: int) -> ProcessPoolExecutor:

@@ -103,7 +103,12 @@ def canonical_doc_id(url: str) -> str:
     64 bits keep the chance of any collision below one in a million up to about 6 million
     documents; the id is a string so that it can grow later without a type change.
     """
-    return hashlib.sha1(canonicalise_url(url).encode("utf-8")).hexdigest()[:16]
+    return doc_id_of_key(canonicalise_url(url))
+
+
+def doc_id_of_key(key: str) -> str:
+    """``canonical_doc_id`` of a URL whose canonical form ``key`` is already known."""
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
 
 def request_url(url: str) -> str:

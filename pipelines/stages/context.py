@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.core.config import GroupingConfig
+from pipelines.core.records import Extraction
 from pipelines.storage.store import new_run_id
 
 if TYPE_CHECKING:
@@ -27,8 +28,9 @@ class HeldPage:
     sitemap fetched later in the run may still announce it (stages.group.add_announced)."""
 
     url: str
+    key: str  # canonical form of url
     fetched_at: datetime
-    extraction: dict[str, Any]
+    extraction: Extraction
 
 
 @dataclass

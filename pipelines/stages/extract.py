@@ -11,6 +11,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from pipelines.core.extract import is_html, make_pool, process_page, worker_count
+from pipelines.core.records import Extraction
 from pipelines.stages.context import RunContext
 
 
@@ -47,32 +48,24 @@ class ExtractPipeline:
             result = await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
         except TimeoutError:
             stats.inc_value("failures/extract_timeout")
-            result = {
-                "is_article": False,
-                "article_reason": "timeout",
-                "error": "extraction timed out",
-            }
+            result = Extraction.failed("timeout", "extraction timed out")
         except BrokenProcessPool as exc:
             # A worker died (out of memory, a crash in a C extension): count the page as failed
             # and start a fresh pool so the rest of the crawl goes on.
             stats.inc_value("failures/extract_pool_restart")
-            result = {
-                "is_article": False,
-                "article_reason": "worker-died",
-                "error": f"worker died: {exc}",
-            }
+            result = Extraction.failed("worker-died", f"worker died: {exc}")
             self.pool.shutdown(wait=False, cancel_futures=True)
             self.pool = make_pool(self.workers)
-        if result.get("error"):
+        if result.error:
             # Not recorded as seen (pipelines/group.note_seen): the next run fetches the page
             # again without validators and extracts it again; `make reprocess` does too.
-            if result.get("article_reason") == "error":
+            if result.article_reason == "error":
                 stats.inc_value("failures/extract_error")
             self.crawler.spider.logger.warning(
-                "Extraction failed for %s: %s", item.final_url, result["error"]
+                "Extraction failed for %s: %s", item.final_url, result.error
             )
         stats.inc_value("extract/pages")
-        if result.get("is_article"):
+        if result.is_article:
             stats.inc_value("extract/articles")
         item.extraction = result
         return item

@@ -12,8 +12,8 @@ import dataclasses
 from typing import Any
 
 from pipelines.core.discovery import announce, announceable
-from pipelines.core.records import document_row, is_new_version
-from pipelines.core.urls import canonical_doc_id, canonicalise_url
+from pipelines.core.records import Extraction, document_row, is_new_version
+from pipelines.core.urls import doc_id_of_key
 from pipelines.stages.context import HeldPage, RunContext
 from pipelines.storage.state import Link, SeenPage
 
@@ -35,33 +35,34 @@ class GroupPipeline:
 
     def process_item(self, item: Any) -> Any:
         x = item.extraction
-        is_article = bool(x and x.get("is_article"))
-        doc_id = canonical_doc_id(item.final_url) if is_article else None
+        is_article = x is not None and x.is_article
+        doc_id = doc_id_of_key(item.key()) if is_article else None
         note_seen(self.run.seen, self.run.state.seen, item, doc_id)
         if doc_id is None:
-            if x and announceable(x):
+            if x is not None and announceable(x):
                 # A feed or news sitemap of this run may list it after it was reached through
                 # a link: decided at the end of the run (add_announced), whatever the order.
-                self.run.held.append(HeldPage(item.final_url, item.fetched_at, x))
+                self.run.held.append(HeldPage(item.final_url, item.key(), item.fetched_at, x))
             return item
-        add_document(self.run, item.final_url, item.fetched_at, x, self.crawler.stats)
+        add_document(self.run, item.final_url, item.key(), item.fetched_at, x, self.crawler.stats)
         return item
 
 
 def add_document(
-    ctx: RunContext, url: str, fetched_at: Any, x: dict[str, Any], stats: Any
+    ctx: RunContext, url: str, key: str, fetched_at: Any, x: Extraction, stats: Any
 ) -> str | None:
     """Add an article's `documents` row to the run, unless it is a repeat; its doc id or None.
 
-    Not added: the same article reached twice in one run (a redirect alias), or a known
-    article whose extracted text hashes as before (no new version). Counted in `stats`.
+    `key` is the canonical form of `url`. Not added: the same article reached twice in one run
+    (a redirect alias), or a known article whose extracted text hashes as before (no new
+    version). Counted in `stats`.
     """
-    doc_id = canonical_doc_id(url)
+    doc_id = doc_id_of_key(key)
     if doc_id in ctx.documents:
         stats.inc_value("documents/duplicate_url")
         return None
     known = ctx.state.docs.get(doc_id)
-    extract_hash = x["content_hash"]  # the worker hashed the extractor text
+    extract_hash = x.content_hash or ""  # the worker hashed the extractor text
     if not is_new_version(known, extract_hash):
         stats.inc_value("documents/unchanged")
         return None
@@ -80,15 +81,16 @@ def add_announced(ctx: RunContext, announced: set[str], stats: Any) -> int:
     """
     n = 0
     for held in ctx.held:
-        if not announce(held.extraction, held.url, announced):
+        promoted = announce(held.extraction, held.key, announced)
+        if promoted is None:
             continue
         n += 1
         stats.inc_value("documents/announced")
-        doc_id = canonical_doc_id(held.url)
-        key = canonicalise_url(held.url)
+        key = held.key
         if key in ctx.seen:  # an article's entry keeps no links (see note_seen)
+            doc_id = doc_id_of_key(key)
             ctx.seen[key] = dataclasses.replace(ctx.seen[key], doc_id=doc_id, links=())
-        add_document(ctx, held.url, held.fetched_at, held.extraction, stats)
+        add_document(ctx, held.url, key, held.fetched_at, promoted, stats)
     ctx.held.clear()
     return n
 
@@ -101,12 +103,12 @@ def note_seen(
     A 304 only refreshes `checked_at`; a 200 replaces the entry; anything else leaves the last
     good entry in place, so a page that failed once is still asked for conditionally.
     """
-    if item.error or (item.extraction or {}).get("error"):
+    if item.error or (item.extraction is not None and item.extraction.error):
         # A failed fetch, or an extraction that failed (an exception, a timeout, a worker that
         # died): the last good entry stays, so the next run asks for the page again and
         # extracts it again instead of getting a 304 for a page that has no document.
         return
-    key = canonicalise_url(item.final_url)
+    key = item.key()
     previous = updates.get(key) or seen.get(key)
     if item.status == 304:
         if previous is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.core.urls import canonicalise_url
 from pipelines.stages.context import RunContext
 from pipelines.storage.schemas import schema_for
 from pipelines.storage.store import DatasetWriter, compress_html
@@ -71,5 +70,5 @@ class StorePagesPipeline:
         """A 200 whose body is byte for byte the last one (a server without validators)."""
         if item.status != 200 or digest is None:
             return False
-        page = self.run.state.seen.get(canonicalise_url(item.final_url))
+        page = self.run.state.seen.get(item.key())
         return page is not None and page.body_hash == digest
