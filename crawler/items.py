@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from pipelines.core.urls import canonicalise_url
+from pipelines.storage.store import body_hash as hash_of_body
+
 if TYPE_CHECKING:
     from pipelines.core.records import Extraction
 
@@ -41,15 +44,11 @@ class PageItem:
         """The canonical form of `final_url`, computed once: the page's key in the crawl state,
         and what its doc id is made of."""
         if self._key is None:
-            from pipelines.core.urls import canonicalise_url
-
             self._key = canonicalise_url(self.final_url)
         return self._key
 
     def body_hash(self) -> str | None:
         """SHA-1 of the body, computed once: the pages row and the crawl state both use it."""
         if self._body_hash is None and self.body is not None:
-            from pipelines.storage.store import body_hash
-
-            self._body_hash = body_hash(self.body)
+            self._body_hash = hash_of_body(self.body)
         return self._body_hash

@@ -23,6 +23,7 @@ from pipelines.core.extract import (
     extract_html,
 )
 from pipelines.core.records import Extraction
+from pipelines.corpus import group_table
 
 # -- command line ----------------------------------------------------------------------------
 
@@ -41,8 +42,6 @@ def clean_like_a_crawl(results: list[dict[str, Any]], sites: list[str]) -> None:
     """Run the end-of-run cleaning of a crawl (pipelines.core.endofrun.finish_run, through
     pipelines.corpus.group_table) over these pages' articles; texts are replaced in place."""
     import pyarrow as pa
-
-    from pipelines.corpus import group_table
 
     keep = [i for i, r in enumerate(results) if r.get("is_article")]
     if not keep:

@@ -29,6 +29,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import yaml
 
+from pipelines.core.urls import canonicalise_url
 from pipelines.evaluate_real import RealPage, SnippetCounts, read_page
 
 LOCAL_HOST = "realpages.test"
@@ -57,8 +58,6 @@ def served_url(url: str) -> str:
 
 def url_key(url: str) -> str:
     """Host, path and query of a request or page URL: what the server looks pages up by."""
-    from pipelines.core.urls import canonicalise_url
-
     return canonicalise_url(url)
 
 

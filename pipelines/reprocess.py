@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.core.config import GroupingConfig
+from pipelines.core.config import GroupingConfig, IncompatibleStateError
 from pipelines.core.discovery import announce, announced_by
 from pipelines.core.extract import (
     is_html,
@@ -41,7 +41,15 @@ from pipelines.core.extract import (
 )
 from pipelines.core.records import Extraction, document_row, is_new_version
 from pipelines.core.urls import canonicalise_url, doc_id_of_key
-from pipelines.storage.state import CrawlState, SeenPage, run_lock
+from pipelines.storage.commit import end_run_on_state, write_run
+from pipelines.storage.state import (
+    CrawlState,
+    RunLockedError,
+    SeenPage,
+    prepare_folder,
+    publish_clusters,
+    run_lock,
+)
 from pipelines.storage.store import decompress_html, new_run_id, read_table
 
 DERIVED_TABLES = ("documents", "edges", "clusters", "cluster_history", "state")
@@ -137,8 +145,6 @@ def reprocess(
         pool.shutdown()
 
     totals: dict[str, int] = defaultdict(int)
-    from pipelines.storage.commit import end_run_on_state, write_run
-
     for run_id in sorted(by_run):
         documents: dict[str, dict[str, Any]] = {}
         hashes: dict[str, str] = {}
@@ -180,8 +186,6 @@ def reprocess(
             config=grouping,
             run_row=row,
         )
-        from pipelines.storage.state import publish_clusters
-
         publish_clusters(staging, state)
     swap_in(staging, root)
     return {"pages": len(rows), "errors": errors, "runs": len(by_run), **totals}
@@ -221,8 +225,6 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, default=0, help="extraction processes (0 = one per core)"
     )
     args = parser.parse_args(argv)
-    from pipelines.core.config import IncompatibleStateError
-    from pipelines.storage.state import RunLockedError, prepare_folder
 
     root = Path(args.data)
     try:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from pipelines.core.furniture import credited_source
 from pipelines.core.urls import canonicalise_url
 
 
@@ -101,8 +102,6 @@ def provenance_hints(tree: Any, ld: Sequence[object]) -> dict[str, Any]:
 
     ``ld`` is the page's parsed JSON-LD (`pagekind.json_ld`).
     """
-    from pipelines.core.furniture import credited_source
-
     blocks = []
     for el in tree.iter("p", "div", "span", "em", "i", "small", "footer", "aside", "section"):
         own = " ".join(

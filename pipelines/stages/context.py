@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from pipelines.core.config import GroupingConfig
 from pipelines.core.records import Extraction
+from pipelines.storage.state import CrawlState
 from pipelines.storage.store import new_run_id
 
 if TYPE_CHECKING:
-    from pipelines.storage.state import CrawlState, SeenPage
+    from pipelines.storage.state import SeenPage
     from pipelines.storage.store import DatasetWriter
 
 
@@ -53,8 +54,6 @@ class RunContext:
     def state(self) -> CrawlState:
         """The committed state of the data folder (loaded on first use, once per run)."""
         if self._state is None:
-            from pipelines.storage.state import CrawlState
-
             self._state = CrawlState.load(self.data_dir)
         return self._state
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
+from pipelines.core.extract import TRAFILATURA_OPTIONS
 from pipelines.stages.context import RunContext
 from pipelines.stages.group import add_announced
 from pipelines.storage.commit import end_run_on_state, write_run
@@ -78,8 +79,6 @@ class WritePipeline:
                 "USER_AGENT",
             )
         }
-        from pipelines.core.extract import TRAFILATURA_OPTIONS
-
         self.settings_values["trafilatura"] = TRAFILATURA_OPTIONS
         self.settings_values["grouping"] = self.run.grouping.to_dict()
 
