@@ -233,8 +233,6 @@ def spark_session(master: str | None, app: str = "syndication-tracker-group") ->
     if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
         master = "local[*]"
     builder = SparkSession.builder.appName(app).config("spark.sql.session.timeZone", "UTC")
-    # Partition folders are named run_id=<id>; inference must never turn an id into a number.
-    builder = builder.config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
     if master is not None:
         builder = builder.master(master)
     if master is not None and master.startswith("local"):
@@ -633,6 +631,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from pyspark.sql import SparkSession
+
+    # A session the caller already runs (a notebook, the tests) is used and left running.
+    owned = SparkSession.getActiveSession() is None
     spark = spark_session(args.master)
     try:
         if args.data is not None:
@@ -649,7 +651,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:
-        spark.stop()
+        if owned:
+            spark.stop()
     print(
         f"{counts['documents']} documents -> {counts['clusters']} clusters "
         f"({counts['clusters_with_copies']} with copies), {counts['edges']} edges from "
