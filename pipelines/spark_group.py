@@ -68,7 +68,7 @@ OUTPUTS = {"assignments": ASSIGNMENTS_SCHEMA, "edges": CORPUS_EDGES_SCHEMA}
 MAX_ITERATIONS = 64
 
 # Arrow types of the Spark stages (Spark's binary is Arrow binary, its long int64).
-FINGERPRINT_TYPE = "rank long, id string, n_shingles long, minhash binary, lead binary"
+FINGERPRINT_TYPE = "id string, n_shingles long, minhash binary, lead binary"
 EDGE_TYPE = (
     "a long, b long, id_a string, id_b string, jaccard float, a_in_b float, b_in_a float, "
     "relation string"
@@ -101,18 +101,17 @@ def band_layout(config: GroupingConfig) -> list[tuple[str, int, int]]:
 
 
 def fingerprint_batch(batch: pa.RecordBatch, config: GroupingConfig) -> pa.RecordBatch:
-    """(rank, id, text) -> (rank, id, n_shingles, minhash, lead): little-endian uint32 bytes."""
+    """(id, text) -> (id, n_shingles, minhash, lead), signatures as little-endian uint32 bytes."""
     texts = [t or "" for t in batch.column("text").to_pylist()]
     sigs, counts, leads = fingerprints_and_leads(texts, config)
     return pa.RecordBatch.from_arrays(
         [
-            batch.column("rank"),
             batch.column("id"),
             pa.array(counts, pa.int64()),
             _rows_as_binary(sigs),
             _rows_as_binary(leads),
         ],
-        names=["rank", "id", "n_shingles", "minhash", "lead"],
+        names=["id", "n_shingles", "minhash", "lead"],
     )
 
 
@@ -133,23 +132,30 @@ def _binary_rows(column: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
 
 
 def verify_batch(batch: pa.RecordBatch, config: GroupingConfig) -> pa.RecordBatch:
-    """Candidate pairs (a earlier than b, both sides' fingerprints) -> their verified edges.
+    """Pairs (a earlier than b, both sides' fingerprints) -> the verified edges among them.
 
-    The Grouper's ``_verify_pairs``: estimated Jaccard of the signatures, of the leads when the
-    lead index is on, then ``verify``.
+    A pair counts only when the two agree on a whole band (the join found it by a hash of the
+    band, which two different bands may share). Then the Grouper's ``_verify_pairs``: estimated
+    Jaccard of the signatures, of the leads when the lead index is on, then ``verify``.
     """
-    sig_a = _binary_rows(batch.column("minhash_a"), config.num_perm)
-    sig_b = _binary_rows(batch.column("minhash_b"), config.num_perm)
-    jaccards = np.count_nonzero(sig_a == sig_b, axis=1) / config.num_perm
-    lead_a = _binary_rows(batch.column("lead_a"), config.lead_perm)
-    lead_b = _binary_rows(batch.column("lead_b"), config.lead_perm)
-    lead_jaccards = np.count_nonzero(lead_a == lead_b, axis=1) / config.lead_perm
+    equal = {
+        "minhash": _binary_rows(batch.column("minhash_a"), config.num_perm)
+        == _binary_rows(batch.column("minhash_b"), config.num_perm),
+        "lead": _binary_rows(batch.column("lead_a"), config.lead_perm)
+        == _binary_rows(batch.column("lead_b"), config.lead_perm),
+    }
+    banded = np.zeros(batch.num_rows, dtype=bool)
+    for column, start, end in band_layout(config):
+        banded |= equal[column][:, start:end].all(axis=1)
+    jaccards = np.count_nonzero(equal["minhash"], axis=1) / config.num_perm
+    lead_jaccards = np.count_nonzero(equal["lead"], axis=1) / config.lead_perm
     with_leads = config.lead_words > 0  # every candidate has shingles, so a lead
     n_a = batch.column("n_a").to_pylist()
     n_b = batch.column("n_b").to_pylist()
     keep, relations, a_in_b, b_in_a = [], [], [], []
-    for i, (j, lead_j) in enumerate(zip(jaccards.tolist(), lead_jaccards.tolist(), strict=True)):
-        relation, ab, ba = verify(j, lead_j if with_leads else None, n_a[i], n_b[i], config)
+    for i in np.flatnonzero(banded).tolist():
+        lead_j = float(lead_jaccards[i]) if with_leads else None
+        relation, ab, ba = verify(float(jaccards[i]), lead_j, n_a[i], n_b[i], config)
         if relation is not None:
             keep.append(i)
             relations.append(relation)
@@ -349,20 +355,21 @@ def read_corpus(
 
 
 def rank_documents(documents: Any) -> Any:
-    """Number the documents in arrival order (``rank``, increasing, not contiguous).
+    """(id, rank): the documents numbered in arrival order (increasing, not contiguous).
 
-    A global sort, then ids that grow with the partition and the row inside it: the order
-    without moving every row to one partition (a window without a partition would). Kept on
-    the executors, so the numbers never change under a recomputation.
+    A global sort of the ids alone (the texts stay where they are), then ids that grow with
+    the partition and the row inside it: the order without moving every row to one partition
+    (a window without a partition would). Kept on the executors, so the numbers never change
+    under a recomputation.
     """
     from pyspark.sql import functions as F
 
-    ordered = documents.orderBy("arrival", "id")
-    return ordered.withColumn("rank", F.monotonically_increasing_id()).localCheckpoint()
+    ordered = documents.select("id", "arrival").orderBy("arrival", "id")
+    return ordered.select("id", F.monotonically_increasing_id().alias("rank")).localCheckpoint()
 
 
-def fingerprint_documents(ranked: Any, config: GroupingConfig) -> Any:
-    """(rank, id, n_shingles, minhash, lead) of every document, computed on the executors."""
+def fingerprint_documents(documents: Any, config: GroupingConfig) -> Any:
+    """(id, n_shingles, minhash, lead) of every document, computed on the executors."""
     conf = config.to_dict()
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -370,17 +377,21 @@ def fingerprint_documents(ranked: Any, config: GroupingConfig) -> Any:
         for batch in batches:
             yield fingerprint_batch(batch, cfg)
 
-    return ranked.select("rank", "id", "text").mapInArrow(run, FINGERPRINT_TYPE)
+    return documents.select("id", "text").mapInArrow(run, FINGERPRINT_TYPE)
 
 
 def candidate_pairs(fingerprints: Any, config: GroupingConfig) -> Any:
-    """(a, b) ranks, a < b, of every pair equal on a whole band: the LSH candidates."""
+    """(a, b) ranks, a < b, of every pair whose bands hash alike: the LSH candidates, and the
+    rare pairs whose different bands share a 64-bit hash (``verify_batch`` drops those).
+
+    A 64-bit hash of each band's bytes makes the join one of numbers, not of byte strings.
+    """
     from pyspark.sql import functions as F
 
     keys = [
         F.struct(
             F.lit(band).alias("band"),
-            F.substring(column, start * 4 + 1, (end - start) * 4).alias("key"),
+            F.xxhash64(F.substring(column, start * 4 + 1, (end - start) * 4)).alias("key"),
         )
         for band, (column, start, end) in enumerate(band_layout(config))
     ]
@@ -449,35 +460,33 @@ def connected_components(edges: Any, max_iterations: int = MAX_ITERATIONS) -> tu
         )
         hooked = offers.groupBy("v").agg(F.min("label").alias("label"))
         jump = hooked.select(F.col("v").alias("label"), F.col("label").alias("jumped"))
+        old = labels.select("v", F.col("label").alias("old"))
         new = (
             hooked.join(jump, "label")
-            .select("v", F.least("label", "jumped").alias("label"))
+            .join(old, "v")
+            .select("v", F.least("label", "jumped").alias("label"), "old")
             .localCheckpoint()
         )
-        moved = (
-            new.alias("n")
-            .join(labels.alias("o"), "v")
-            .where(F.col("n.label") != F.col("o.label"))
-            .count()
-        )
-        labels = new
+        moved = new.where(F.col("label") != F.col("old")).count()
+        labels = new.select("v", "label")
         if moved == 0:
             return labels.select(F.col("v").alias("rank"), F.col("label").alias("root")), rounds
     raise RuntimeError(f"connected components did not settle in {max_iterations} rounds")
 
 
-def assignments_frame(ranked: Any, roots: Any) -> Any:
+def assignments_frame(documents: Any, ranks: Any, roots: Any) -> Any:
     """(rank, id, founder, cluster_size, text, furniture_removed), by rank."""
     from pyspark.sql import functions as F
 
-    placed = ranked.join(roots, "rank", "left").withColumn(
+    placed = ranks.join(roots, "rank", "left").withColumn(
         "root", F.coalesce(F.col("root"), F.col("rank"))
     )
     sizes = placed.groupBy("root").agg(F.count("*").alias("cluster_size"))
-    founders = ranked.select(F.col("rank").alias("root"), F.col("id").alias("founder"))
+    founders = ranks.select(F.col("rank").alias("root"), F.col("id").alias("founder"))
+    clustered = placed.join(sizes, "root").join(founders, "root")
     return (
-        placed.join(sizes, "root")
-        .join(founders, "root")
+        documents.select("id", "text", "furniture_removed")
+        .join(clustered, "id")
         .select("rank", "id", "founder", "cluster_size", "text", "furniture_removed")
         .orderBy("rank")
     )
@@ -527,17 +536,26 @@ def regroup(spark: Any, documents: Any, config: GroupingConfig, out: Path) -> di
     from pyspark import StorageLevel
 
     started = time.perf_counter()
-    ranked = rank_documents(documents)
-    n_documents = ranked.count()
+    parallelism = spark.sparkContext.defaultParallelism
+    if documents.rdd.getNumPartitions() < parallelism:
+        # A data folder of one run is one file: one task would fingerprint it all.
+        documents = documents.repartition(parallelism)
+    documents = documents.persist(StorageLevel.MEMORY_AND_DISK)
+    ranks = rank_documents(documents)
+    n_documents = ranks.count()
     if n_documents == 0:
         raise InputError("no documents to group")
-    fingerprints = fingerprint_documents(ranked, config).persist(StorageLevel.MEMORY_AND_DISK)
+    fingerprints = (
+        fingerprint_documents(documents, config)
+        .join(ranks, "id")
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
     pairs = candidate_pairs(fingerprints, config).persist(StorageLevel.MEMORY_AND_DISK)
     n_candidates = pairs.count()
     edges = verified_edges(pairs, fingerprints, config).localCheckpoint()
     n_edges = edges.count()
     roots, rounds = connected_components(edges)
-    assignments = assignments_frame(ranked, roots)
+    assignments = assignments_frame(documents, ranks, roots)
     staging = out / f".spark-group-{secrets.token_hex(4)}"
     written = {
         "assignments": write_dataset(
@@ -570,8 +588,8 @@ def regroup(spark: Any, documents: Any, config: GroupingConfig, out: Path) -> di
         **counts,
     }
     atomic_write_json(out / "manifest.json", manifest)
-    fingerprints.unpersist()
-    pairs.unpersist()
+    for frame in (documents, fingerprints, pairs):
+        frame.unpersist()
     return counts
 
 

@@ -35,7 +35,6 @@ from pipelines.spark_group import (
     fingerprint_documents,
     main,
     parse_grouping,
-    rank_documents,
     verify_batch,
     write_part,
 )
@@ -107,9 +106,7 @@ def test_bands_are_the_groupers() -> None:
 def test_fingerprint_batch_is_the_fingerprint_module() -> None:
     texts = sample_texts()
     config = GroupingConfig()
-    batch = pa.RecordBatch.from_pydict(
-        {"rank": list(range(len(texts))), "id": [str(i) for i in range(len(texts))], "text": texts}
-    )
+    batch = pa.RecordBatch.from_pydict({"id": [str(i) for i in range(len(texts))], "text": texts})
     out = fingerprint_batch(batch, config)
     for i, text in enumerate(texts):
         fp = fingerprint(text, config)
@@ -209,7 +206,7 @@ def test_signatures_in_spark_are_bit_for_bit(spark: Any, scheme: str) -> None:
         [(f"t{i:02d}", t, [], i) for i, t in enumerate(texts)],
         "id string, text string, furniture_removed array<string>, arrival long",
     )
-    rows = fingerprint_documents(rank_documents(frame), config).orderBy("id").collect()
+    rows = fingerprint_documents(frame, config).orderBy("id").collect()
     assert [r["id"] for r in rows] == [f"t{i:02d}" for i in range(len(texts))]
     for row, text in zip(rows, texts, strict=True):
         fp = fingerprint(text, config)
@@ -237,10 +234,7 @@ def test_spark_equals_single_process_on_a_crawl(
         [(d, t, [], i) for i, (d, t) in enumerate(zip(ids, texts, strict=True))],
         "id string, text string, furniture_removed array<string>, arrival long",
     )
-    signatures = {
-        r["id"]: r["minhash"] for r in fingerprint_documents(frame.select(
-            "id", "text", frame.arrival.alias("rank")), config).collect()
-    }  # fmt: skip
+    signatures = {r["id"]: r["minhash"] for r in fingerprint_documents(frame, config).collect()}
     assert signatures == {r["doc_id"]: r["minhash"] for r in stored}
 
     # The same clusters, ids included, and the same edges in the same order as one Grouper.
