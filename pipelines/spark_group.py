@@ -14,10 +14,11 @@ whose maths are the project's own plain functions:
    clean: nothing is cleaned again.
 2. signatures: ``fingerprint.fingerprints_and_leads`` over each Arrow batch (``mapInArrow``):
    the signatures bit for bit.
-3. candidates: each document's LSH band keys, with the bands the Grouper uses
-   (``grouping.lsh_params`` for the full signature and for the lead), self-joined on
-   (band, key): the pairs ``grouping.band_pairs`` finds, each kept once.
-4. verification: ``grouping.verify`` on every pair, the Grouper's own rule.
+3. candidates: each document's LSH bands, the bands the Grouper uses (``grouping.lsh_params``
+   for the full signature and for the lead), self-joined on (band, 64-bit hash of the band's
+   values): the pairs ``grouping.band_pairs`` finds, each kept once.
+4. verification: a pair must agree on a whole band (a hash can collide), then
+   ``grouping.verify``, the Grouper's own rule.
 5. clusters: connected components by min-label propagation with pointer jumping, as
    DataFrame joins until no label moves. A cluster's id is ``grouping.cluster_id_for`` of its
    earliest document, the document the Grouper would have founded it with.
