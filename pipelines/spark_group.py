@@ -618,6 +618,12 @@ def parse_grouping(text: str | None) -> GroupingConfig:
     return GroupingConfig.from_dict(data)
 
 
+def _error(exc: Exception) -> int:
+    """Print ``exc``; the exit code: 4 for datasets of another schema version, else 2."""
+    print(f"error: {exc}", file=sys.stderr)
+    return 4 if isinstance(exc, IncompatibleStateError) else 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines.spark_group",
@@ -644,12 +650,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Before Spark starts (about 10 s): a wrong folder fails at once.
         committed = committed_runs(args.data) if args.data is not None else None
-    except IncompatibleStateError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 4
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (IncompatibleStateError, InputError) as exc:
+        return _error(exc)
     from pyspark.sql import SparkSession
 
     # A session the caller already runs (a notebook, the tests) is used and left running.
@@ -663,12 +665,8 @@ def main(argv: list[str] | None = None) -> int:
                 spark, args.input, args.id_column, args.text_column, args.order_column
             )
         counts = regroup(spark, documents, config, args.out)
-    except IncompatibleStateError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 4
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except (IncompatibleStateError, InputError) as exc:
+        return _error(exc)
     finally:
         if owned:
             spark.stop()
