@@ -20,16 +20,19 @@ DOCUMENTS ?= 1000000
 REALTEXT ?= ../shared/realtext/news_2025.parquet
 REALPAGES ?= ../shared/realpages
 HEAVY   ?=
+MASTER  ?= local[*]
+SPARK_OUT ?= $(DATA)/spark_group
+SPARK_DOCUMENTS ?= 50000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast crawl demo-web reprocess migrate evaluate evaluate-real bench bench-realtext bench-scale lint clean
+.PHONY: help venv test test-fast crawl demo-web reprocess migrate spark-group evaluate evaluate-real bench bench-realtext bench-scale bench-spark lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALPAGES=$(REALPAGES) HEAVY=$(HEAVY)"
+	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALPAGES=$(REALPAGES) HEAVY=$(HEAVY) MASTER=$(MASTER) SPARK_OUT=$(SPARK_OUT) SPARK_DOCUMENTS=$(SPARK_DOCUMENTS)"
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +57,9 @@ reprocess: $(STAMP) ## rebuild documents, edges, clusters and the state from the
 migrate: $(STAMP) ## rewrite the datasets of DATA in the current schema version, in place
 	$(PY) -m pipelines.storage.migrate --data $(DATA)
 
+spark-group: $(STAMP) ## re-group every stored document of DATA with Spark (MASTER) -> SPARK_OUT
+	$(PY) -m pipelines.spark_group --data $(DATA) --out $(SPARK_OUT) --master "$(MASTER)"
+
 evaluate: $(STAMP) ## crawl the demo web SEED/SITES/STORIES (HEAVY=1: heavy pages) and score it
 	$(PY) -m pipelines.evaluate --crawl --seed $(SEED) --sites $(SITES) --stories $(STORIES) --data $(DATA) $(if $(HEAVY),--heavy)
 
@@ -71,6 +77,9 @@ bench-realtext: $(STAMP) ## group real-text copies: this project beside rensa an
 
 bench-scale: $(STAMP) ## group DOCUMENTS generated documents (minutes) -> data/bench/scale.json
 	$(PY) -m bench.scale --documents $(DOCUMENTS) --out $(DATA)/bench/scale.json
+
+bench-spark: $(STAMP) ## spark_group (MASTER) beside pipelines.group on SPARK_DOCUMENTS texts -> data/bench/spark_group.json
+	$(PY) -m bench.spark_group --documents $(SPARK_DOCUMENTS) --repeat $(REPEAT) --master "$(MASTER)" --out $(DATA)/bench/spark_group.json
 
 lint: $(STAMP) ## ruff lint and format check
 	$(PY) -m ruff check .

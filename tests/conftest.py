@@ -150,9 +150,26 @@ def demo_crawl(
     return {"data": data, "stdout": proc.stdout, "stderr": proc.stderr, "web": demo_web.web}
 
 
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session (2 cores, loopback, no UI) for the suite: it takes ~10 s to start.
+
+    The product's own session builder (`pipelines.spark_group.spark_session`), so the tests run
+    Spark as `python -m pipelines.spark_group` does.
+    """
+    pytest.importorskip("pyspark.sql")
+    from pipelines.spark_group import spark_session
+
+    session = spark_session("local[2]", app="syndication-tracker-tests")
+    yield session
+    session.stop()
+
+
 # --- the fast loop: `make test-fast` runs everything but the crawls (pytest -m "not crawl") ----
 
-CRAWL_FIXTURES = {"demo_crawl", "crawl", "scores", "reference", "hostile_crawl", "small_web"}
+CRAWL_FIXTURES = {
+    "demo_crawl", "crawl", "scores", "reference", "hostile_crawl", "small_web", "spark",
+}  # fmt: skip
 CRAWL_MODULES = {
     "test_stop", "test_bench", "test_readers", "test_migrate", "test_crawl_sources",
     "test_failures", "test_schedule", "test_crawl_e2e", "test_quality", "test_readme_code",

@@ -6,7 +6,6 @@ the same rows, and the partitioned tables give `run_id` back from the folder nam
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +25,6 @@ def counts_by_run(data: Path, table: str) -> dict[str, int]:
         f"select run_id, count(*) from '{data}/{table}/**/*.parquet' group by run_id"
     ).fetchall()
     return dict(rows)
-
-
-@pytest.fixture(scope="module")
-def spark() -> Any:
-    pyspark_sql = pytest.importorskip("pyspark.sql")
-    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
-    session = (
-        pyspark_sql.SparkSession.builder.master("local[1]")
-        .appName("syndication-tracker-readers")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 @pytest.mark.parametrize("table", TABLE_NAMES)

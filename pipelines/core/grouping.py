@@ -101,6 +101,20 @@ def classify_lead(lead_jaccard: float, n_a: int, n_b: int, config: GroupingConfi
     return EXCERPT if min(n_a, n_b) < 0.8 * max(n_a, n_b) else DUPLICATE
 
 
+def verify(
+    jaccard: float, lead_jaccard: float | None, n_a: int, n_b: int, config: GroupingConfig
+) -> tuple[str | None, float, float]:
+    """(relation or None, a_in_b, b_in_a) of a candidate pair: the one rule every grouper uses.
+
+    ``classify`` on the full signatures first; a pair it does not join is judged on its
+    openings when both documents have a lead signature (``lead_jaccard`` not None).
+    """
+    relation, a_in_b, b_in_a = classify(jaccard, n_a, n_b, config)
+    if relation is None and lead_jaccard is not None:
+        relation = classify_lead(lead_jaccard, n_a, n_b, config)
+    return relation, a_in_b, b_in_a
+
+
 def _by_size(item: tuple[float, int]) -> int:
     return item[1]
 
@@ -853,12 +867,23 @@ class Grouper:
             return []
         a, b = pairs[:, 0], pairs[:, 1]
         estimates = np.count_nonzero(self._sigs[a] == self._sigs[b], axis=1) / self.config.num_perm
+        lead_estimates = (
+            np.count_nonzero(self._leads[a] == self._leads[b], axis=1) / self.config.lead_perm
+        )
+        both_leads = self._has_lead[a] & self._has_lead[b]
         edges = []
-        for other, row, j in zip(a.tolist(), b.tolist(), estimates.tolist(), strict=True):
+        for other, row, j, lead_j, with_leads in zip(
+            a.tolist(),
+            b.tolist(),
+            estimates.tolist(),
+            lead_estimates.tolist(),
+            both_leads.tolist(),
+            strict=True,
+        ):
             n_a, n_b = int(self._n_shingles[other]), int(self._n_shingles[row])
-            relation, a_in_b, b_in_a = classify(j, n_a, n_b, self.config)
-            if relation is None and self._has_lead[row] and self._has_lead[other]:
-                relation = classify_lead(self._lead_jaccard(row, other), n_a, n_b, self.config)
+            relation, a_in_b, b_in_a = verify(
+                j, lead_j if with_leads else None, n_a, n_b, self.config
+            )
             if relation is None:
                 continue
             lag = float(self._published[row] - self._published[other])
@@ -882,9 +907,6 @@ class Grouper:
             if self._lead_lsh is not None and self._has_lead[row]:
                 _lsh_insert(self._lead_lsh, row, self._lead_band_hashes(row))
         self._unindexed = []
-
-    def _lead_jaccard(self, a: int, b: int) -> float:
-        return float(np.count_nonzero(self._leads[a] == self._leads[b])) / self.config.lead_perm
 
     def _band_hashes(self, row: int) -> list[bytes]:
         """The LSH band hashes of a stored row, as datasketch's MinHashLSH computes them."""
