@@ -54,7 +54,7 @@ import pyarrow.parquet as pq
 from pipelines.core.config import GroupingConfig, IncompatibleStateError
 from pipelines.core.fingerprint import fingerprints_and_leads
 from pipelines.core.grouping import cluster_id_for, lsh_params, verify
-from pipelines.corpus import ASSIGNMENTS_SCHEMA, CORPUS_EDGES_SCHEMA
+from pipelines.storage.schemas import ASSIGNMENTS_SCHEMA, CORPUS_EDGES_SCHEMA
 from pipelines.storage.state import check_schema_version, read_manifest
 from pipelines.storage.store import (
     COMPRESSION,
