@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from pipelines.core.records import Extraction
 
 
+TICKET = "frontier_ticket"  # request.meta key: a shared frontier's number for the request
+
+
 @dataclass
 class PageItem:
     """One fetch: the raw page plus what the pipelines add to it on the way."""
@@ -32,6 +35,9 @@ class PageItem:
         None  # what discovery said: article (feed/news sitemap), feed, sitemap, robots
     )
     error: str | None = None
+    # with a shared frontier (crawler/scheduler.py): the request's ticket, acknowledged once
+    # the item has been through the pipelines
+    ticket: str | None = None
     # links the page led to, (kind, url, hint, depth) with kind page/feed/sitemap/robots: kept
     # in the state for non-article pages, and followed again when the page answers 304
     links: list[tuple[str, str, str | None, int]] = field(default_factory=list, repr=False)

@@ -158,9 +158,16 @@ def run_crawl(
     return RunContext.of(crawler).run_row or {"status": "failed", "error": "no run row"}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    prog: str = "python -m crawler.run",
+    extra_settings: dict[str, Any] | None = None,
+) -> int:
+    """The runner's command line; `extra_settings` (Scrapy settings) is how `python -m
+    crawler.worker` reuses it."""
     parser = argparse.ArgumentParser(
-        prog="python -m crawler.run",
+        prog=prog,
         description=__doc__.split("\n")[0],
         epilog="Exit codes: 0 ok, 1 crawl failed, 2 bad configuration, 3 another run holds the "
         "lock, 4 state needs `make reprocess`.",
@@ -198,19 +205,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     try:
-        return _locked_run(args, config, data_dir)
+        return _locked_run(args, config, data_dir, extra_settings or {})
     finally:
         lock.__exit__(None, None, None)
 
 
-def _locked_run(args: argparse.Namespace, config: SourcesConfig, data_dir: Path) -> int:
+def _locked_run(
+    args: argparse.Namespace, config: SourcesConfig, data_dir: Path, more: dict[str, Any]
+) -> int:
     from pipelines.core.config import GroupingConfig, IncompatibleStateError
     from pipelines.storage.state import StateError, prepare_folder
     from pipelines.storage.store import new_run_id
 
     run_id = new_run_id()
     # The folder is locked (main) and prepared here; the write stage then only writes.
-    extra: dict[str, Any] = {"RUN_ID": run_id, "DATA_FOLDER_PREPARED": True}
+    extra: dict[str, Any] = {**more, "RUN_ID": run_id, "DATA_FOLDER_PREPARED": True}
     if args.demo_day is not None:
         extra["DEMO_DAY"] = args.demo_day
     grouping = crawl_settings(args.sources, str(data_dir), extra_settings=extra).get("GROUPING")

@@ -184,3 +184,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & CRAWL_FIXTURES or module in CRAWL_MODULES or item.name in CRAWL_TESTS:
             item.add_marker(pytest.mark.crawl)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server of the suite's own on a free loopback port (crawler/redisproc.py).
+
+    `make test` installs redis-server when it is missing; run under plain pytest without it,
+    the tests that use this fail and say how to install it."""
+    from crawler.redisproc import start_redis
+
+    with start_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url

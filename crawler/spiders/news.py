@@ -20,7 +20,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from crawler.items import PageItem
+from crawler.items import TICKET, PageItem
 from crawler.links import PageLinks
 from crawler.middlewares import ROBOTS_UNAVAILABLE
 from crawler.sources import (
@@ -225,20 +225,23 @@ class NewsSpider(scrapy.Spider):
         yield from self._emit(response, links)
 
     def _emit(self, response: Response, links: list[Link]) -> Iterator[Any]:
+        """The page's follow-up requests, then its item: with a shared frontier the item's
+        passage through the pipelines acknowledges the page, so its links must be queued by
+        then (crawler/scheduler.py)."""
         item = self._item(response)
         if response.status == 304:
-            yield item
             yield from self._follow_stored(response)
+            yield item
             return
         item.links = [(kind, strip_tracking(url), hint, depth) for kind, url, hint, depth in links]
         self.announced_articles.update(
             canonicalise_url(url) for kind, url, hint, _ in links if hint == "article"
         )
-        yield item
         src = self._source(response)
         for kind, url, hint, depth in links:
             if req := self._request(src, url, self._callback(kind), depth, hint, response.url):
                 yield req
+        yield item
 
     def _follow_stored(self, response: Response) -> Iterator[Any]:
         """Links of a page that did not change, as its last 200 answer had them.
@@ -288,6 +291,9 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("requests/skipped")
             if str(failure.value).startswith(ROBOTS_UNAVAILABLE):
                 self.first_error = self.first_error or str(failure.value)
+            frontier = getattr(self.crawler, "frontier_scheduler", None)
+            if frontier is not None:  # no item will acknowledge it
+                frontier.ack(request.meta)
             return
         self.first_error = self.first_error or f"{request.url}: {message}"
         # Everything else was asked of a server and failed: a redirect loop or chain, a body
@@ -305,6 +311,7 @@ class NewsSpider(scrapy.Spider):
             referer=request.meta.get("referer"),
             hint=request.meta.get("hint"),
             error=message,
+            ticket=request.meta.get(TICKET),
         )
 
     # -- helpers ----------------------------------------------------------------------------
@@ -333,6 +340,7 @@ class NewsSpider(scrapy.Spider):
             depth=response.meta.get("depth", 0),
             referer=response.meta.get("referer"),
             hint=response.meta.get("hint"),
+            ticket=response.meta.get(TICKET),
         )
 
 

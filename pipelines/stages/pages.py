@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from twisted.internet import task
+
 from pipelines.stages.context import RunContext
 from pipelines.storage.schemas import schema_for
 from pipelines.storage.store import DatasetWriter, compress_html
@@ -32,10 +34,20 @@ def page_row(item: Any, run_id: str) -> dict[str, Any]:
 
 
 class StorePagesPipeline:
+    """Buffer every fetch as a `pages` row; files of PAGES_PER_FILE rows.
+
+    With a shared frontier (crawler/scheduler.py) a page's request is acknowledged only once its
+    row is on disk: the buffer is also written every PAGES_FLUSH_SECONDS, and the tickets of the
+    rows written are acknowledged then. A worker killed with -9 leaves its buffered pages'
+    requests unacknowledged, and they go back to the queue.
+    """
+
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.run = RunContext.of(crawler)
         self.writer: DatasetWriter | None = None
+        self._tickets: list[str] = []  # of buffered rows, acknowledged once written
+        self._flusher: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePagesPipeline:
@@ -50,11 +62,34 @@ class StorePagesPipeline:
             rows_per_file=self.crawler.settings.getint("PAGES_PER_FILE", 500),
         )
         self.run.pages_writer = self.writer
+        if self.crawler.settings.get("REDIS_URL"):
+            self._flusher = task.LoopingCall(self._flush_and_ack)
+            self._flusher.start(self.crawler.settings.getfloat("PAGES_FLUSH_SECONDS", 2.0))
+
+    def close_spider(self) -> None:
+        if self._flusher is not None and self._flusher.running:
+            self._flusher.stop()
+
+    def _flush_and_ack(self) -> None:
+        if self._tickets and self.writer is not None and not self.writer.closed:
+            self.writer.flush()
+            self._ack()
+
+    def _ack(self) -> None:
+        frontier = getattr(self.crawler, "frontier_scheduler", None)
+        if frontier is not None:
+            for ticket in self._tickets:
+                frontier.frontier.ack(ticket)
+        self._tickets.clear()
 
     def process_item(self, item: Any) -> Any:
         assert self.writer is not None
         row = page_row(item, self.run.run_id)
         self.writer.write(row)
+        if item.ticket is not None:
+            self._tickets.append(item.ticket)
+            if self.writer.buffered == 0:  # the row is in a file now
+                self._ack()
         stats = self.crawler.stats
         stats.inc_value("pages/stored")
         self.run.counts[f"status/{item.status}"] += 1

@@ -359,6 +359,11 @@ class DatasetWriter:
         self._tables = [rest] if rest.num_rows else []
         self._buffered = rest.num_rows
 
+    @property
+    def buffered(self) -> int:
+        """Rows written to this writer and not yet to a file."""
+        return self._buffered
+
     def close(self) -> None:
         """Write the remaining rows; safe to call twice."""
         if not self.closed:

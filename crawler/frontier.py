@@ -1,0 +1,187 @@
+"""A crawl frontier shared by any number of workers, in Redis: queue, seen set, leases, politeness.
+
+Plain class over a Redis client (no Scrapy here; crawler/scheduler.py is the Scrapy glue). Every
+step that reads and writes is one Lua script, so two workers never take the same request:
+
+- `push`: a request whose key (the canonical URL; None for a request that must be repeated,
+  such as a retry) is new goes into its domain's queue (a sorted set by priority, then arrival);
+- `pop`: a worker takes the next request of the domain served longest ago (domains in turn), and
+  the request moves to the in-flight hash under that worker's name;
+- `ack`: the worker is done with it (its page was handed on); it leaves the in-flight hash;
+- a worker proves it is alive with a key that expires (`heartbeat`); `requeue_dead` puts the
+  in-flight requests of a worker whose key expired (killed, or cut off) back at the head of
+  their queues. So a worker killed with -9 loses nothing: what it had taken comes back after
+  `lease` seconds, and another worker fetches it. A worker that was only slow and comes back
+  may fetch it a second time (at least once, never lost).
+- `reserve`: the time at which a worker may send its next request to a domain. The domain's
+  next free time lives in Redis and is read with the server's clock, so all workers together
+  keep one rate per domain (`delay` seconds apart) whatever their number and their clocks.
+
+Keys live under one prefix (one crawl): `P:seen`, `P:domains`, `P:q:<domain>`, `P:inflight`,
+`P:queued`, `P:seq`, `P:alive:<worker>`, `P:next:<domain>`. The scripts touch keys they
+build from the prefix, so the frontier needs one Redis server, not a Redis Cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+_PUSH = """
+-- KEYS: seen, domains, queued, seq; ARGV: prefix, key ('' = no dedup), domain, priority, blob
+if ARGV[2] ~= '' and redis.call('SADD', KEYS[1], ARGV[2]) == 0 then return 0 end
+local seq = redis.call('INCR', KEYS[4])
+-- higher priority first, then first come first served
+local score = -tonumber(ARGV[4]) * 1e12 + seq
+redis.call('ZADD', ARGV[1] .. ':q:' .. ARGV[3], score, seq .. '\\n' .. ARGV[5])
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[2], 'NX', tonumber(t[1]) + tonumber(t[2]) / 1e6, ARGV[3])
+redis.call('INCR', KEYS[3])
+return 1
+"""
+
+_POP = """
+-- KEYS: domains, inflight, queued; ARGV: prefix, worker
+while true do
+  local d = redis.call('ZRANGE', KEYS[1], 0, 0)
+  if not d[1] then return false end
+  local dom = d[1]
+  local q = ARGV[1] .. ':q:' .. dom
+  local got = redis.call('ZPOPMIN', q)
+  if got[1] then
+    local t = redis.call('TIME')
+    if redis.call('ZCARD', q) == 0 then
+      redis.call('ZREM', KEYS[1], dom)
+    else
+      redis.call('ZADD', KEYS[1], tonumber(t[1]) + tonumber(t[2]) / 1e6, dom)
+    end
+    local member, score = got[1], got[2]
+    local nl = string.find(member, '\\n', 1, true)
+    local seq = string.sub(member, 1, nl - 1)
+    redis.call('HSET', KEYS[2], seq, ARGV[2] .. '\\n' .. dom .. '\\n' .. score .. '\\n' .. member)
+    redis.call('DECR', KEYS[3])
+    return member
+  end
+  redis.call('ZREM', KEYS[1], dom)
+end
+"""
+
+_REQUEUE_DEAD = """
+-- KEYS: inflight, domains, queued; ARGV: prefix
+local all = redis.call('HGETALL', KEYS[1])
+local n = 0
+for i = 1, #all, 2 do
+  local seq, v = all[i], all[i + 1]
+  local a = string.find(v, '\\n', 1, true)
+  local worker = string.sub(v, 1, a - 1)
+  if redis.call('EXISTS', ARGV[1] .. ':alive:' .. worker) == 0 then
+    local b = string.find(v, '\\n', a + 1, true)
+    local c = string.find(v, '\\n', b + 1, true)
+    local dom = string.sub(v, a + 1, b - 1)
+    local score = string.sub(v, b + 1, c - 1)
+    redis.call('ZADD', ARGV[1] .. ':q:' .. dom, score, string.sub(v, c + 1))
+    redis.call('ZADD', KEYS[2], 0, dom)  -- served first: it waited longest
+    redis.call('HDEL', KEYS[1], seq)
+    redis.call('INCR', KEYS[3])
+    n = n + 1
+  end
+end
+return n
+"""
+
+_RESERVE = """
+-- KEYS: next; ARGV: delay. Returns the wait in microseconds before the request may go.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local free = tonumber(redis.call('GET', KEYS[1]) or '0')
+if free < now then free = now end
+redis.call('SET', KEYS[1], string.format('%d', free + tonumber(ARGV[1]) * 1000000), 'PX', 600000)
+return free - now
+"""
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A request a worker took: its sequence number (what `ack` needs) and its blob."""
+
+    seq: str
+    blob: bytes
+
+
+class RedisFrontier:
+    """The shared frontier of one crawl (`prefix`), as seen by one worker (`worker`)."""
+
+    def __init__(
+        self, client: redis.Redis, prefix: str, worker: str, *, lease: float = 15.0
+    ) -> None:
+        if "\n" in worker or not worker:
+            raise ValueError(f"bad worker name {worker!r}")
+        self.r = client
+        self.prefix = prefix
+        self.worker = worker
+        self.lease = lease
+        self._push = client.register_script(_PUSH)
+        self._pop = client.register_script(_POP)
+        self._requeue = client.register_script(_REQUEUE_DEAD)
+        self._reserve = client.register_script(_RESERVE)
+
+    def _k(self, name: str) -> str:
+        return f"{self.prefix}:{name}"
+
+    def push(self, blob: bytes, domain: str, key: str | None, priority: int = 0) -> bool:
+        """Queue a request; False when its key was seen before (then nothing is queued)."""
+        if "\n" in domain:
+            raise ValueError(f"bad domain {domain!r}")
+        keys = [self._k("seen"), self._k("domains"), self._k("queued"), self._k("seq")]
+        return bool(self._push(keys=keys, args=[self.prefix, key or "", domain, priority, blob]))
+
+    def pop(self) -> Taken | None:
+        """Take the next request (domains in turn), or None when nothing is queued."""
+        keys = [self._k("domains"), self._k("inflight"), self._k("queued")]
+        member = self._pop(keys=keys, args=[self.prefix, self.worker])
+        if member is None:
+            return None
+        seq, _, blob = bytes(member).partition(b"\n")
+        return Taken(seq.decode(), blob)
+
+    def ack(self, seq: str) -> None:
+        self.r.hdel(self._k("inflight"), seq)
+
+    def heartbeat(self) -> None:
+        """This worker is alive for `lease` more seconds."""
+        self.r.set(self._k(f"alive:{self.worker}"), "1", px=int(self.lease * 1000))
+
+    def leave(self) -> None:
+        """This worker stops: whatever it still holds goes back to the queue at once."""
+        self.r.delete(self._k(f"alive:{self.worker}"))
+        self.requeue_dead()
+
+    def requeue_dead(self) -> int:
+        """Put the in-flight requests of workers that stopped proving they are alive back."""
+        keys = [self._k("inflight"), self._k("domains"), self._k("queued")]
+        return int(self._requeue(keys=keys, args=[self.prefix]))
+
+    def reserve(self, domain: str, delay: float) -> float:
+        """Seconds to wait before sending a request to `domain`, `delay` after the last one
+        any worker reserved there; the slot is this worker's once the call returns."""
+        if delay <= 0:
+            return 0.0
+        return int(self._reserve(keys=[self._k(f"next:{domain}")], args=[delay])) / 1e6
+
+    def queued(self) -> int:
+        return int(self.r.get(self._k("queued")) or 0)
+
+    def in_flight(self) -> int:
+        return int(self.r.hlen(self._k("inflight")))
+
+    def done(self) -> bool:
+        """Nothing queued and nothing in flight anywhere: the crawl is over."""
+        pipe = self.r.pipeline()
+        pipe.get(self._k("queued"))
+        pipe.hlen(self._k("inflight"))
+        queued, flying = pipe.execute()
+        return int(queued or 0) == 0 and int(flying) == 0
+
+    def seen_count(self) -> int:
+        return int(self.r.scard(self._k("seen")))

@@ -1,0 +1,169 @@
+"""Scrapy glue for the shared frontier (crawler/frontier.py): a scheduler and a politeness
+middleware, on when the settings name a Redis server (`REDIS_URL`; `python -m crawler.worker`).
+
+The scheduler keeps no queue of its own: `enqueue_request` pushes to Redis (the seen set there
+decides whether a request is new, by its canonical URL), `next_request` takes the next request
+of the domains in turn. A request stays in flight, under this worker's name, until the row of
+the page it led to is written to the `pages` dataset (pipelines/stages/pages.py; or the item was
+dropped or failed), or until it led nowhere (a redirect or a retry queued in its place, a refusal
+by robots.txt, a callback error). The spider yields a page's follow-up requests before its item,
+so once a page is acknowledged its links are already in the frontier. Every `lease / 3` seconds
+the worker proves it is alive, puts back what dead workers held, and wakes its engine when the
+frontier has work (Scrapy would otherwise ask the scheduler again only every 5 seconds).
+
+The politeness middleware makes every request (robots.txt ones too) wait for its domain's next
+free slot, `CLUSTER_DOMAIN_DELAY` seconds after the previous one of any worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+from typing import Any
+from urllib.parse import urlsplit
+
+import redis
+from scrapy import Request, signals
+from scrapy.core.scheduler import BaseScheduler
+from scrapy.utils.request import request_from_dict
+from twisted.internet import task
+
+from crawler.frontier import RedisFrontier
+from crawler.items import TICKET
+from pipelines.core.urls import canonicalise_url
+
+logger = logging.getLogger(__name__)
+
+
+def domain_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def frontier_key(request: Request) -> str | None:
+    """What makes two requests the same page for the seen set: the canonical URL (None: a
+    request that must go again, such as a retry)."""
+    if request.dont_filter:
+        return None
+    try:
+        return f"{request.method} {canonicalise_url(request.url)}"
+    except ValueError:
+        return None
+
+
+def open_frontier(settings: Any) -> RedisFrontier:
+    client = redis.Redis.from_url(settings.get("REDIS_URL"))
+    return RedisFrontier(
+        client,
+        settings.get("FRONTIER_PREFIX") or "st:crawl",
+        settings.get("WORKER_ID") or "worker",
+        lease=settings.getfloat("FRONTIER_LEASE", 15.0),
+    )
+
+
+class RedisScheduler(BaseScheduler):
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.frontier = open_frontier(crawler.settings)
+        self.spider: Any = None
+        self._loop: task.LoopingCall | None = None
+        # the pages stage acknowledges a page once its row is written, the spider a request
+        # that led nowhere
+        crawler.frontier_scheduler = self
+        for signal in (signals.item_dropped, signals.item_error):
+            crawler.signals.connect(self._item_done, signal=signal)
+        crawler.signals.connect(self._spider_error, signal=signals.spider_error)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RedisScheduler:
+        return cls(crawler)
+
+    def open(self, spider: Any) -> None:
+        self.spider = spider
+        self.frontier.heartbeat()
+        self._loop = task.LoopingCall(self._tick)
+        self._loop.start(max(self.frontier.lease / 3, 0.05), now=False)
+
+    def close(self, reason: str) -> None:
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        self.frontier.leave()
+
+    def has_pending_requests(self) -> bool:
+        # Work anywhere in the crawl keeps this worker open: a page another worker is fetching
+        # may still lead to links.
+        return not self.frontier.done()
+
+    def enqueue_request(self, request: Request) -> bool:
+        stats = self.crawler.stats
+        blob = pickle.dumps(request.to_dict(spider=self.spider), protocol=5)
+        new = self.frontier.push(
+            blob, domain_of(request.url), frontier_key(request), request.priority
+        )
+        stats.inc_value("frontier/enqueued" if new else "frontier/seen_before")
+        previous = request.meta.get(TICKET)
+        if previous is not None:  # a redirect or a retry of a request this worker took
+            self.frontier.ack(previous)
+        return new
+
+    def next_request(self) -> Request | None:
+        taken = self.frontier.pop()
+        if taken is None:
+            return None
+        request = request_from_dict(pickle.loads(taken.blob), spider=self.spider)
+        request.meta[TICKET] = taken.seq
+        self.crawler.stats.inc_value("frontier/taken")
+        return request
+
+    # -- acknowledgements -------------------------------------------------------------------
+
+    def ack(self, meta: dict[str, Any] | None) -> None:
+        ticket = (meta or {}).get(TICKET)
+        if ticket is not None:
+            self.frontier.ack(ticket)
+
+    def _item_done(self, item: Any, **_: Any) -> None:
+        ticket = getattr(item, "ticket", None)
+        if ticket is not None:
+            self.frontier.ack(ticket)
+
+    def _spider_error(self, failure: Any, response: Any, **_: Any) -> None:
+        self.ack(getattr(response, "meta", None))
+
+    # -- every lease / 3 seconds ------------------------------------------------------------
+
+    def _tick(self) -> None:
+        try:
+            self.frontier.heartbeat()
+            back = self.frontier.requeue_dead()
+            if back:
+                logger.warning("frontier: %d request(s) of stopped workers queued again", back)
+                self.crawler.stats.inc_value("frontier/requeued", back)
+            if self.frontier.queued():
+                # Scrapy's engine asks its scheduler again when a download ends, else every 5 s
+                # (ExecutionEngine._SLOT_HEARTBEAT_INTERVAL): wake it when there is work.
+                slot = getattr(self.crawler.engine, "_slot", None)
+                if slot is not None:
+                    slot.nextcall.schedule()
+        except redis.RedisError as exc:
+            logger.error("frontier: Redis unavailable: %s", exc)
+
+
+class SharedPolitenessMiddleware:
+    """Wait for the domain's next free slot in the shared frontier before each request."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.delay = crawler.settings.getfloat("CLUSTER_DOMAIN_DELAY", 0.25)
+        self.frontier = open_frontier(crawler.settings)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> SharedPolitenessMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request, spider: Any = None) -> None:
+        wait = self.frontier.reserve(domain_of(request.url), self.delay)
+        if wait > 0:
+            self.crawler.stats.inc_value("frontier/politeness_waits")
+            await asyncio.sleep(wait)
+        return None

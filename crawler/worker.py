@@ -1,0 +1,87 @@
+"""A crawl worker on a frontier shared through Redis: any number of them crawl one set of sources.
+
+    python -m crawler.worker --redis redis://HOST:6379/0 [--worker NAME] [--crawl NAME]
+        [--delay SECONDS] [--lease SECONDS] [crawler.run options: --sources, --data, ...]
+
+Every worker runs `make crawl`'s runner (`python -m crawler.run`, with its options and exit
+codes) with Scrapy's scheduler replaced by the shared frontier (crawler/frontier.py,
+crawler/scheduler.py): the request queue and the seen set live in Redis under `--crawl` (one
+name per crawl), so no page is fetched twice whichever worker finds its link first; every
+domain gets one request per `--delay` seconds from all workers together (AutoThrottle is off:
+its delays are per process); a worker killed with -9 loses nothing, since what it had taken
+goes back to the queue `--lease` seconds after its last sign of life. A worker ends when the
+whole crawl has nothing queued and nothing in flight.
+
+Each worker writes the pages it fetched to its own `--data` folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from typing import Any
+
+from crawler import run
+
+
+def worker_settings(args: argparse.Namespace) -> dict[str, Any]:
+    from crawler import settings as defaults
+
+    middlewares = dict(defaults.DOWNLOADER_MIDDLEWARES)
+    middlewares["crawler.scheduler.SharedPolitenessMiddleware"] = 900  # last: just before fetching
+    return {
+        "SCHEDULER": "crawler.scheduler.RedisScheduler",
+        "REDIS_URL": args.redis,
+        "FRONTIER_PREFIX": f"st:{args.crawl}",
+        "WORKER_ID": args.worker,
+        "FRONTIER_LEASE": args.lease,
+        "CLUSTER_DOMAIN_DELAY": args.delay,
+        "AUTOTHROTTLE_ENABLED": False,
+        "DOWNLOADER_MIDDLEWARES": middlewares,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m crawler.worker",
+        description=__doc__.split("\n")[0],
+        epilog="Other options are those of python -m crawler.run (--sources, --data, ...).",
+    )
+    parser.add_argument("--redis", required=True, help="the Redis server, redis://HOST:PORT/DB")
+    parser.add_argument(
+        "--worker",
+        default=f"{socket.gethostname()}-{os.getpid()}",
+        help="this worker's name, unique in the crawl (default: host-pid)",
+    )
+    parser.add_argument("--crawl", default="crawl", help="the shared crawl's name in Redis")
+    parser.add_argument(
+        "--delay",
+        type=float,
+        default=0.25,
+        help="seconds between two requests to one domain, all workers together (default 0.25)",
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=15.0,
+        help="seconds after a worker's last sign of life before its requests go back (15)",
+    )
+    args, rest = parser.parse_known_args(argv)
+    if "\n" in args.worker or not args.worker:
+        parser.error("--worker must be a non-empty name on one line")
+    if args.delay < 0 or args.lease <= 0:
+        parser.error("--delay must be >= 0 and --lease > 0")
+    import redis
+
+    try:
+        redis.Redis.from_url(args.redis, socket_connect_timeout=5).ping()
+    except (redis.RedisError, ValueError) as exc:
+        print(f"error: cannot reach Redis at {args.redis}: {exc}", file=sys.stderr)
+        return run.EXIT_CONFIG
+    return run.main(rest, prog="python -m crawler.worker", extra_settings=worker_settings(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

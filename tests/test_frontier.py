@@ -1,0 +1,204 @@
+"""The shared frontier (crawler/frontier.py) on a real redis-server, and crawl workers on it
+(crawler/worker.py): no page twice, nothing lost when a worker is killed, one rate per domain."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import redis
+
+from crawler.frontier import RedisFrontier
+from demoweb.spawn import REPO_ROOT, server_env
+
+
+@pytest.fixture
+def frontier(redis_url: str, request: pytest.FixtureRequest) -> Any:
+    client = redis.Redis.from_url(redis_url)
+    prefix = f"t:{request.node.name}"
+
+    def make(worker: str, lease: float = 15.0) -> RedisFrontier:
+        f = RedisFrontier(client, prefix, worker, lease=lease)
+        f.heartbeat()
+        return f
+
+    yield make
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+
+
+def test_a_page_is_queued_once_and_taken_by_one_worker(frontier: Any) -> None:
+    a, b = frontier("a"), frontier("b")
+    assert a.push(b"r1", "x.test", "GET http://x.test/1")
+    assert not b.push(b"r1-again", "x.test", "GET http://x.test/1")  # seen: by any worker
+    assert a.push(b"retry", "x.test", None) and a.push(b"retry", "x.test", None)  # no dedup
+    assert a.push(b"y1", "y.test", "GET http://y.test/1")
+    assert a.push(b"urgent", "x.test", "GET http://x.test/2", priority=10)
+    assert a.queued() == 5 and not a.done()
+    taken = [t for t in (a.pop(), b.pop(), a.pop(), b.pop(), a.pop(), b.pop()) if t]
+    blobs = [t.blob for t in taken]
+    assert sorted(blobs) == sorted([b"r1", b"retry", b"retry", b"y1", b"urgent"])
+    assert blobs[0] == b"urgent" and blobs[1] == b"y1"  # priority first, then domains in turn
+    assert a.queued() == 0 and a.in_flight() == 5 and not a.done()
+    for t in taken:
+        a.ack(t.seq)
+    assert a.done()
+
+
+def test_what_a_dead_worker_held_comes_back_and_nothing_else(frontier: Any) -> None:
+    a, b = frontier("a", lease=0.3), frontier("b", lease=30)
+    for i in range(4):
+        a.push(f"r{i}".encode(), "x.test", f"GET http://x.test/{i}")
+    held_by_a = [a.pop(), a.pop()]
+    held_by_b = b.pop()
+    a.ack(held_by_a[0].seq)  # done before it died
+    assert b.requeue_dead() == 0  # a is still alive
+    time.sleep(0.5)  # a's lease runs out: killed, it sent no heartbeat
+    assert b.requeue_dead() == 1 and b.queued() == 2
+    back = [b.pop(), b.pop()]
+    assert held_by_a[1].blob in [t.blob for t in back]  # the one a never finished
+    assert b.pop() is None
+    for t in (*back, held_by_b):
+        b.ack(t.seq)
+    assert b.done()
+
+
+def test_one_rate_per_domain_whoever_asks(frontier: Any) -> None:
+    a, b = frontier("a"), frontier("b")
+    waits = [f.reserve("x.test", 0.2) for f in (a, b, a, b)]
+    # each reservation is 0.2 s after the one before, whichever worker made it
+    assert [round(w, 1) for w in waits] == [0.0, 0.2, 0.4, 0.6]
+    assert a.reserve("y.test", 0.2) == 0.0  # another domain has its own slots
+    assert a.reserve("x.test", 0) == 0.0
+
+
+# --- workers crawling the demo web ----------------------------------------------------------
+
+SOURCES = "demo_web: {seed: 1, sites: 12, stories: 60}\n"
+
+
+def worker(
+    redis_url: str, work: Path, name: str, crawl: str, *, delay: float = 0.0, lease: float = 3.0
+) -> subprocess.Popen[bytes]:
+    (work / "sources.yaml").write_text(SOURCES)
+    log = open(work / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler.worker",
+            "--redis",
+            redis_url,
+            "--worker",
+            name,
+            "--crawl",
+            crawl,
+            "--delay",
+            str(delay),
+            "--lease",
+            str(lease),
+            "--quiet",
+            "--sources",
+            str(work / "sources.yaml"),
+            "--data",
+            str(work / name),
+        ],  # fmt: skip
+        cwd=REPO_ROOT,
+        env=server_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def fetched(folders: list[Path]) -> list[tuple[str, float, str]]:
+    files = [str(p) for f in folders for p in (f / "pages").glob("**/*.parquet")]
+    if not files:
+        return []
+    rows = duckdb.sql(
+        "select final_url, epoch(fetched_at), regexp_extract(final_url, '//([^/]+)/', 1) "
+        f"from read_parquet({files!r})"
+    ).fetchall()
+    return [(u, float(t), d) for u, t, d in rows]
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The URLs one ordinary `python -m crawler.run` fetches of the same web."""
+    work = tmp_path_factory.mktemp("single")
+    (work / "sources.yaml").write_text(SOURCES)
+    subprocess.run(
+        [sys.executable, "-m", "crawler.run", "--quiet", "--sources", str(work / "sources.yaml"),
+         "--data", str(work / "data")],  # fmt: skip
+        cwd=REPO_ROOT, env=server_env(), check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    return {u for u, _, _ in fetched([work / "data"])}
+
+
+def log_of(work: Path, name: str) -> str:
+    return (work / f"{name}.log").read_text(errors="replace")[-3000:]
+
+
+@pytest.mark.crawl
+def test_two_workers_fetch_what_one_crawl_fetches_and_no_page_twice(
+    redis_url: str, tmp_path: Path, single: set[str]
+) -> None:
+    procs = [worker(redis_url, tmp_path, f"w{i}", "two", delay=0.01) for i in range(2)]
+    for i, p in enumerate(procs):
+        assert p.wait(timeout=600) == 0, log_of(tmp_path, f"w{i}")
+    rows = fetched([tmp_path / "w0", tmp_path / "w1"])
+    urls = [u for u, _, _ in rows]
+    assert len(urls) == len(set(urls))  # no page twice
+    assert set(urls) == single
+    per_worker = [len(fetched([tmp_path / f"w{i}"])) for i in range(2)]
+    assert min(per_worker) > 0.2 * len(urls), per_worker  # both did a share of the work
+
+
+@pytest.mark.crawl
+def test_a_worker_killed_mid_crawl_loses_nothing(
+    redis_url: str, tmp_path: Path, single: set[str]
+) -> None:
+    """kill -9 at a random moment of the crawl: the other worker fetches what it held."""
+    rng = random.Random(os.getpid())
+    victim = worker(redis_url, tmp_path, "victim", "kill", delay=0.02, lease=2.0)
+    survivor = worker(redis_url, tmp_path, "survivor", "kill", delay=0.02, lease=2.0)
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 120
+    while int(client.get("st:kill:queued") or 0) < 20 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the crawl is under way
+    time.sleep(rng.uniform(0.5, 3.0))
+    held = sum(1 for v in client.hvals("st:kill:inflight") if v.startswith(b"victim\n"))
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert survivor.wait(timeout=600) == 0, log_of(tmp_path, "survivor")
+    rows = fetched([tmp_path / "victim", tmp_path / "survivor"])
+    urls = [u for u, _, _ in rows]
+    assert set(urls) == single, f"lost {len(single - set(urls))} page(s); victim held {held}"
+    # A page the victim had written but not yet acknowledged is fetched again: at most what it
+    # held when it died.
+    assert len(urls) - len(set(urls)) <= held
+    assert "queued again" in log_of(tmp_path, "survivor")
+
+
+@pytest.mark.crawl
+def test_two_workers_keep_one_rate_per_domain(redis_url: str, tmp_path: Path) -> None:
+    delay = 0.05
+    procs = [worker(redis_url, tmp_path, f"p{i}", "polite", delay=delay) for i in range(2)]
+    for i, p in enumerate(procs):
+        assert p.wait(timeout=600) == 0, log_of(tmp_path, f"p{i}")
+    by_domain: dict[str, list[float]] = {}
+    for _, t, d in fetched([tmp_path / "p0", tmp_path / "p1"]):
+        by_domain.setdefault(d, []).append(t)
+    for d, times in by_domain.items():
+        if len(times) < 20:
+            continue
+        times.sort()
+        rate = (len(times) - 1) / (times[-1] - times[0])
+        assert rate <= 1.1 / delay, f"{d}: {rate:.1f} requests/s, limit {1 / delay:.0f}"
