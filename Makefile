@@ -25,7 +25,7 @@ SPARK_OUT ?= $(DATA)/spark_group
 SPARK_DOCUMENTS ?= 50000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test test-fast crawl demo-web reprocess migrate spark-group evaluate evaluate-real bench bench-realtext bench-scale bench-spark lint clean
+.PHONY: help venv redis-server test test-fast crawl demo-web reprocess migrate spark-group evaluate evaluate-real bench bench-realtext bench-scale bench-spark lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
@@ -41,10 +41,20 @@ $(STAMP): requirements.lock
 
 venv: $(STAMP) ## create or refresh .venv from requirements.lock
 
-test: $(STAMP) ## run the test suite
+# The shared frontier's tests (and crawl workers) need a redis-server; Debian's package is
+# installed when it is missing (as root, or through sudo).
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "installing redis-server (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q redis-server >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q redis-server >/dev/null; } || \
+	  { echo "error: could not install redis-server; install it (apt-get install redis-server) and retry" >&2; exit 1; }; }
+
+test: $(STAMP) redis-server ## run the test suite
 	$(PY) -m pytest
 
-test-fast: $(STAMP) ## the unit tests only, no crawl (under a minute)
+test-fast: $(STAMP) redis-server ## the unit tests only, no crawl (under a minute)
 	$(PY) -m pytest -m "not crawl" -q
 
 # DAY given on the command line (make crawl DAY=2) moves the demo web of the sources file to that day.

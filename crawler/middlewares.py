@@ -227,12 +227,24 @@ class RobotsTxtMiddleware(_RobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/request_count")
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):
-            return await maybe_deferred_to_future(parser)
+            # Each request waiting for the file gets a Deferred of its own. Awaiting the shared
+            # one directly (Scrapy 2.19 does) hands its result to the first waiter only:
+            # `Deferred.asFuture` passes None down the chain, so a third request to a host
+            # whose robots.txt was still on its way went out as if nothing were disallowed.
+            waiter: Deferred[Any] = Deferred()
+
+            def relay(result: Any) -> Any:
+                waiter.callback(result)
+                return result
+
+            parser.addCallback(relay)
+            return await maybe_deferred_to_future(waiter)
         return parser
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
-        self._stats.inc_value("robotstxt/response_count")
-        self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+        if 400 <= response.status < 600:  # Scrapy's _parse_robots counts the others
+            self._stats.inc_value("robotstxt/response_count")
+            self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
         if 500 <= response.status < 600:
             self._set_parser(netloc, self._unavailable(netloc, f"HTTP {response.status}"))
             return

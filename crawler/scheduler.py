@@ -111,6 +111,12 @@ class RedisScheduler(BaseScheduler):
         if taken is None:
             return None
         request = request_from_dict(pickle.loads(taken.blob), spider=self.spider)
+        # The proxy belongs to the worker, not to the request: the one that queued it may reach
+        # the web another way (its own demo-web server, another network). This worker's own is
+        # set again by ConfiguredProxyMiddleware and HttpProxyMiddleware.
+        for key in ("proxy", "_auth_proxy"):
+            request.meta.pop(key, None)
+        request.headers.pop(b"Proxy-Authorization", None)
         request.meta[TICKET] = taken.seq
         self.crawler.stats.inc_value("frontier/taken")
         return request

@@ -58,3 +58,40 @@ def test_own_sources_with_limits_through_http_proxy_env(demo_web: Any, tmp_path:
     assert max(d for *_, d in pages) <= 1
     docs = duckdb.sql(f"select count(*) from '{data}/documents/**/*.parquet'").fetchall()[0][0]
     assert docs > 0
+
+
+def test_requests_waiting_for_robots_txt_all_obey_it(demo_web: Any, tmp_path: Path) -> None:
+    """Several disallowed pages of one host asked for at once, while its robots.txt is still
+    on its way: every one of them is refused (a third waiter used to get no rules at all)."""
+    host = sorted(demo_web.web.world.sites, key=lambda s: s.host)[0].host
+    urls = [f"http://{host}/search?q=q{i}" for i in range(8)]
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"proxy: {demo_web.proxy_url}\nsources:\n  - name: waiters\n"
+        f"    start_urls: {urls!r}\n    max_depth: 0\n    robots_sitemaps: false\n"
+    )
+    data = tmp_path / "data"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crawler.run",
+            "--quiet",
+            "--sources",
+            str(sources),
+            "--data",
+            str(data),
+        ],  # fmt: skip
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    pages = [str(p) for p in (data / "pages").glob("**/*.parquet")]
+    fetched = (
+        duckdb.sql(f"select final_url from read_parquet({pages!r})").fetchall() if pages else []
+    )
+    assert fetched == [], proc.stderr[-3000:]  # not one of them was asked for
+    skipped = duckdb.sql(f"select requests_skipped from '{data}/runs/**/*.parquet'").fetchall()[0]
+    assert skipped == (len(urls),), proc.stderr[-3000:]
