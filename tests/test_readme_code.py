@@ -42,3 +42,22 @@ def test_sql_block_runs(demo_crawl: dict[str, Any], index: int) -> None:
 @pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
 def test_python_block_runs(demo_crawl: dict[str, Any], index: int) -> None:
     exec(compile(on_data(PYTHON_BLOCKS[index], demo_crawl["data"]), "README", "exec"), {})
+
+
+def test_the_originals_and_copies_query_adds_up(demo_crawl: dict[str, Any]) -> None:
+    """README's "with and without copies" counts: every document once, one original per story."""
+    (block,) = [b for b in SQL_BLOCKS if "originals and copies per site" in b]
+    data = demo_crawl["data"]
+    rows = duckdb.sql(on_data(statements(block)[0], data)).fetchall()
+    overall = {r[0]: r[1:] for r in rows}["all sites"]
+    originals, copies = overall[0], overall[1]
+    live = duckdb.sql(
+        f"select count(*), coalesce(sum(size - 1) filter (where size > 1), 0) "
+        f"from '{data}/clusters/*.parquet' where merged_into is null"
+    ).fetchall()[0]
+    n_docs = duckdb.sql(
+        f"select count(distinct doc_id) from '{data}/documents/**/*.parquet'"
+    ).fetchall()[0][0]
+    assert originals + copies == n_docs
+    assert (originals, copies) == live  # one original per live story, the rest copies
+    assert copies > 0 and sum(r[2] for r in rows if r[0] != "all sites") == copies
