@@ -18,7 +18,8 @@ step that reads and writes is one Lua script, so two workers never take the same
   keep one rate per domain (`delay` seconds apart) whatever their number and their clocks.
 
 Keys live under one prefix (one crawl): `P:seen`, `P:domains`, `P:q:<domain>`, `P:inflight`,
-`P:queued`, `P:seq`, `P:alive:<worker>`, `P:next:<domain>`. The scripts touch keys they
+`P:queued`, `P:seq`, `P:alive:<worker>`, `P:next:<domain>`, `P:finished` (set when the crawl
+ended: a new crawl needs a new name, or the old keys cleared). The scripts touch keys they
 build from the prefix, so the frontier needs one Redis server, not a Redis Cluster.
 """
 
@@ -185,3 +186,22 @@ class RedisFrontier:
 
     def seen_count(self) -> int:
         return int(self.r.scard(self._k("seen")))
+
+    def mark_finished(self) -> None:
+        """Record that the crawl ended (its seen set would make a new one under the same name
+        fetch nothing); the first worker to end says so."""
+        self.r.set(self._k("finished"), self.worker, nx=True)
+
+    def finished_by(self) -> str | None:
+        """The worker that saw this crawl end, or None while it may still run."""
+        value = self.r.get(self._k("finished"))
+        return value.decode() if value is not None else None
+
+    def live_workers(self) -> list[str]:
+        start = len(self._k("alive:"))
+        return sorted(k.decode()[start:] for k in self.r.scan_iter(self._k("alive:*")))
+
+    def clear(self) -> int:
+        """Delete every key of this crawl (a fresh start under the same name); how many."""
+        keys = list(self.r.scan_iter(f"{self.prefix}:*"))
+        return int(self.r.delete(*keys)) if keys else 0

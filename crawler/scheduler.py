@@ -88,6 +88,8 @@ class RedisScheduler(BaseScheduler):
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         self.frontier.leave()
+        if reason == "finished" and self.frontier.done():
+            self.frontier.mark_finished()
 
     def has_pending_requests(self) -> bool:
         # Work anywhere in the crawl keeps this worker open: a page another worker is fetching

@@ -1,6 +1,6 @@
 """A crawl worker on a frontier shared through Redis: any number of them crawl one set of sources.
 
-    python -m crawler.worker --redis redis://HOST:6379/0 [--worker NAME] [--crawl NAME]
+    python -m crawler.worker --redis redis://HOST:6379/0 [--worker NAME] [--crawl NAME] [--fresh]
         [--delay SECONDS] [--lease SECONDS] [crawler.run options: --sources, --data, ...]
 
 Every worker runs `make crawl`'s runner (`python -m crawler.run`, with its options and exit
@@ -10,7 +10,8 @@ name per crawl), so no page is fetched twice whichever worker finds its link fir
 domain gets one request per `--delay` seconds from all workers together (AutoThrottle is off:
 its delays are per process); a worker killed with -9 loses nothing, since what it had taken
 goes back to the queue `--lease` seconds after its last sign of life. A worker ends when the
-whole crawl has nothing queued and nothing in flight.
+whole crawl has nothing queued and nothing in flight; the name is then marked finished, and a
+worker started under it later stops with exit code 2 (`--fresh` clears it first).
 
 Each worker writes the pages it fetched to its own `--data` folder.
 """
@@ -57,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--crawl", default="crawl", help="the shared crawl's name in Redis")
     parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="clear what Redis holds of this crawl name first (a finished crawl's seen set)",
+    )
+    parser.add_argument(
         "--delay",
         type=float,
         default=0.25,
@@ -75,8 +81,27 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--delay must be >= 0 and --lease > 0")
     import redis
 
+    from crawler.frontier import RedisFrontier
+
     try:
-        redis.Redis.from_url(args.redis, socket_connect_timeout=5).ping()
+        client = redis.Redis.from_url(args.redis, socket_connect_timeout=5)
+        client.ping()
+        frontier = RedisFrontier(client, f"st:{args.crawl}", args.worker)
+        if args.fresh:
+            live = frontier.live_workers()
+            if live:
+                print(f"error: --fresh: workers of crawl {args.crawl!r} are running: "
+                      f"{', '.join(live)}", file=sys.stderr)  # fmt: skip
+                return run.EXIT_CONFIG
+            frontier.clear()
+        elif (who := frontier.finished_by()) is not None:
+            print(
+                f"error: the crawl {args.crawl!r} in Redis has finished (seen ending by {who}); "
+                "its seen set would make this worker fetch nothing: give a new --crawl name, "
+                "or --fresh to clear it",
+                file=sys.stderr,
+            )
+            return run.EXIT_CONFIG
     except (redis.RedisError, ValueError) as exc:
         print(f"error: cannot reach Redis at {args.redis}: {exc}", file=sys.stderr)
         return run.EXIT_CONFIG

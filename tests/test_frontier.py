@@ -80,6 +80,34 @@ def test_one_rate_per_domain_whoever_asks(frontier: Any) -> None:
     assert a.reserve("x.test", 0) == 0.0
 
 
+def run_worker(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler.worker", "--redis", redis_url, *args],
+        cwd=REPO_ROOT, env=server_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_a_finished_crawl_name_is_refused_until_cleared(redis_url: str, tmp_path: Path) -> None:
+    """Its seen set would make a new crawl under the same name fetch nothing, silently."""
+    client = redis.Redis.from_url(redis_url)
+    old = RedisFrontier(client, "st:yesterday", "w1")
+    old.push(b"r", "x.test", "GET http://x.test/")
+    old.mark_finished()
+    missing = str(tmp_path / "no-such-sources.yaml")
+    refused = run_worker(redis_url, "--crawl", "yesterday", "--sources", missing)
+    assert refused.returncode == 2 and "has finished" in refused.stderr, refused.stderr
+    assert "--fresh" in refused.stderr and old.seen_count() == 1  # nothing touched
+    RedisFrontier(client, "st:yesterday", "other").heartbeat()  # a worker is still on it
+    busy = run_worker(redis_url, "--crawl", "yesterday", "--fresh", "--sources", missing)
+    assert busy.returncode == 2 and "are running: other" in busy.stderr, busy.stderr
+    client.delete("st:yesterday:alive:other")
+    fresh = run_worker(redis_url, "--crawl", "yesterday", "--fresh", "--sources", missing)
+    assert fresh.returncode == 2 and "no-such-sources.yaml" in fresh.stderr  # then the runner
+    assert list(client.scan_iter("st:yesterday:*")) == []
+    unreachable = run_worker("redis://127.0.0.1:1/0", "--sources", missing)
+    assert unreachable.returncode == 2 and "cannot reach Redis" in unreachable.stderr
+
+
 # --- workers crawling the demo web ----------------------------------------------------------
 
 SOURCES = "demo_web: {seed: 1, sites: 12, stories: 60}\n"
@@ -185,6 +213,7 @@ def test_a_worker_killed_mid_crawl_loses_nothing(
     # held when it died.
     assert len(urls) - len(set(urls)) <= held
     assert "queued again" in log_of(tmp_path, "survivor")
+    assert RedisFrontier(client, "st:kill", "x").finished_by() == "survivor"
 
 
 @pytest.mark.crawl
