@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import redis
 from scrapy import Request, signals
 from scrapy.core.scheduler import BaseScheduler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.request import request_from_dict
 from twisted.internet import task
 
@@ -61,12 +62,17 @@ def open_frontier(settings: Any) -> RedisFrontier:
     )
 
 
+# Set when this process lost its Redis server: `python -m crawler.worker` then exits 1.
+LOST: list[str] = []
+
+
 class RedisScheduler(BaseScheduler):
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.frontier = open_frontier(crawler.settings)
         self.spider: Any = None
         self._loop: task.LoopingCall | None = None
+        self._lost: str | None = None
         # the pages stage acknowledges a page once its row is written, the spider a request
         # that led nowhere
         crawler.frontier_scheduler = self
@@ -87,29 +93,63 @@ class RedisScheduler(BaseScheduler):
     def close(self, reason: str) -> None:
         if self._loop is not None and self._loop.running:
             self._loop.stop()
-        self.frontier.leave()
-        if reason == "finished" and self.frontier.done():
-            self.frontier.mark_finished()
+        if self._lost is not None:
+            return
+        try:
+            self.frontier.leave()
+            if reason == "finished" and self.frontier.done():
+                self.frontier.mark_finished()
+        except redis.RedisError as exc:
+            self._lose(exc)
+
+    def _lose(self, exc: Exception) -> None:
+        """Redis is gone: stop this worker (once). What it wrote stays; the requests it held
+        are still in flight in Redis and go back to the queue if Redis comes back with them."""
+        if self._lost is not None:
+            return
+        self._lost = f"Redis unavailable: {exc}"
+        LOST.append(self._lost)
+        logger.error("frontier: %s; stopping this worker", self._lost)
+        self.crawler.stats.inc_value("failures/redis_unavailable")
+        asyncio.ensure_future(self.crawler.stop_async())
 
     def has_pending_requests(self) -> bool:
         # Work anywhere in the crawl keeps this worker open: a page another worker is fetching
         # may still lead to links.
-        return not self.frontier.done()
+        if self._lost is not None:
+            return False
+        try:
+            return not self.frontier.done()
+        except redis.RedisError as exc:
+            self._lose(exc)
+            return False
 
     def enqueue_request(self, request: Request) -> bool:
+        if self._lost is not None:
+            return False
         stats = self.crawler.stats
         blob = pickle.dumps(request.to_dict(spider=self.spider), protocol=5)
-        new = self.frontier.push(
-            blob, domain_of(request.url), frontier_key(request), request.priority
-        )
+        try:
+            new = self.frontier.push(
+                blob, domain_of(request.url), frontier_key(request), request.priority
+            )
+            previous = request.meta.get(TICKET)
+            if previous is not None:  # a redirect or a retry of a request this worker took
+                self.frontier.ack(previous)
+        except redis.RedisError as exc:
+            self._lose(exc)
+            return False
         stats.inc_value("frontier/enqueued" if new else "frontier/seen_before")
-        previous = request.meta.get(TICKET)
-        if previous is not None:  # a redirect or a retry of a request this worker took
-            self.frontier.ack(previous)
         return new
 
     def next_request(self) -> Request | None:
-        taken = self.frontier.pop()
+        if self._lost is not None:
+            return None
+        try:
+            taken = self.frontier.pop()
+        except redis.RedisError as exc:
+            self._lose(exc)
+            return None
         if taken is None:
             return None
         request = request_from_dict(pickle.loads(taken.blob), spider=self.spider)
@@ -126,14 +166,18 @@ class RedisScheduler(BaseScheduler):
     # -- acknowledgements -------------------------------------------------------------------
 
     def ack(self, meta: dict[str, Any] | None) -> None:
-        ticket = (meta or {}).get(TICKET)
-        if ticket is not None:
+        self.ack_ticket((meta or {}).get(TICKET))
+
+    def ack_ticket(self, ticket: str | None) -> None:
+        if ticket is None or self._lost is not None:
+            return
+        try:
             self.frontier.ack(ticket)
+        except redis.RedisError as exc:
+            self._lose(exc)
 
     def _item_done(self, item: Any, **_: Any) -> None:
-        ticket = getattr(item, "ticket", None)
-        if ticket is not None:
-            self.frontier.ack(ticket)
+        self.ack_ticket(getattr(item, "ticket", None))
 
     def _spider_error(self, failure: Any, response: Any, **_: Any) -> None:
         self.ack(getattr(response, "meta", None))
@@ -154,7 +198,7 @@ class RedisScheduler(BaseScheduler):
                 if slot is not None:
                     slot.nextcall.schedule()
         except redis.RedisError as exc:
-            logger.error("frontier: Redis unavailable: %s", exc)
+            self._lose(exc)
 
 
 class SharedPolitenessMiddleware:
@@ -170,7 +214,10 @@ class SharedPolitenessMiddleware:
         return cls(crawler)
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
-        wait = self.frontier.reserve(domain_of(request.url), self.delay)
+        try:
+            wait = self.frontier.reserve(domain_of(request.url), self.delay)
+        except redis.RedisError as exc:  # the scheduler stops the worker; this one waits not
+            raise IgnoreRequest(f"Redis unavailable: {exc}") from None
         if wait > 0:
             self.crawler.stats.inc_value("frontier/politeness_waits")
             await asyncio.sleep(wait)

@@ -105,7 +105,13 @@ def main(argv: list[str] | None = None) -> int:
     except (redis.RedisError, ValueError) as exc:
         print(f"error: cannot reach Redis at {args.redis}: {exc}", file=sys.stderr)
         return run.EXIT_CONFIG
-    return run.main(rest, prog="python -m crawler.worker", extra_settings=worker_settings(args))
+    code = run.main(rest, prog="python -m crawler.worker", extra_settings=worker_settings(args))
+    from crawler import scheduler
+
+    if scheduler.LOST:
+        print(f"error: worker {args.worker} stopped: {scheduler.LOST[0]}", file=sys.stderr)
+        return run.EXIT_FAILED
+    return code
 
 
 if __name__ == "__main__":

@@ -231,3 +231,25 @@ def test_two_workers_keep_one_rate_per_domain(redis_url: str, tmp_path: Path) ->
         times.sort()
         rate = (len(times) - 1) / (times[-1] - times[0])
         assert rate <= 1.1 / delay, f"{d}: {rate:.1f} requests/s, limit {1 / delay:.0f}"
+
+
+@pytest.mark.crawl
+def test_a_worker_whose_redis_dies_stops_and_keeps_what_it_wrote(tmp_path: Path) -> None:
+    """Redis killed mid-crawl: the worker stops at once with exit code 1 and says why; its
+    run is `interrupted` and everything it wrote reads back."""
+    from crawler.redisproc import start_redis
+
+    with start_redis(tmp_path / "redis") as url:
+        client = redis.Redis.from_url(url)
+        proc = worker(url, tmp_path, "orphan", "orphaned", delay=0.05)
+        deadline = time.monotonic() + 120
+        while int(client.get("st:orphaned:queued") or 0) < 20 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    # the redis-server is stopped here, mid-crawl
+    assert proc.wait(timeout=120) == 1, log_of(tmp_path, "orphan")
+    log = log_of(tmp_path, "orphan")
+    assert "stopped: Redis unavailable" in log and "Traceback" not in log, log
+    data = tmp_path / "orphan"
+    (status,) = duckdb.sql(f"select status from '{data}/runs/**/*.parquet'").fetchall()[0]
+    assert status == "interrupted"
+    assert len(fetched([data])) > 0

@@ -79,7 +79,7 @@ class StorePagesPipeline:
         frontier = getattr(self.crawler, "frontier_scheduler", None)
         if frontier is not None:
             for ticket in self._tickets:
-                frontier.frontier.ack(ticket)
+                frontier.ack_ticket(ticket)
         self._tickets.clear()
 
     def process_item(self, item: Any) -> Any:
