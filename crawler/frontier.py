@@ -18,9 +18,9 @@ step that reads and writes is one Lua script, so two workers never take the same
   keep one rate per domain (`delay` seconds apart) whatever their number and their clocks.
 
 Keys live under one prefix (one crawl): `P:seen`, `P:domains`, `P:q:<domain>`, `P:inflight`,
-`P:queued`, `P:seq`, `P:alive:<worker>`, `P:next:<domain>`, `P:finished` (set when the crawl
-ended: a new crawl needs a new name, or the old keys cleared). The scripts touch keys they
-build from the prefix, so the frontier needs one Redis server, not a Redis Cluster.
+`P:queued`, `P:seq`, `P:alive:<worker>`, `P:next:<domain>`, and `P:finished`, which alone is
+left when the crawl has ended (a new crawl needs a new name, or `--fresh`). The scripts touch
+keys they build from the prefix, so the frontier needs one Redis server, not a Redis Cluster.
 """
 
 from __future__ import annotations
@@ -188,9 +188,17 @@ class RedisFrontier:
         return int(self.r.scard(self._k("seen")))
 
     def mark_finished(self) -> None:
-        """Record that the crawl ended (its seen set would make a new one under the same name
-        fetch nothing); the first worker to end says so."""
-        self.r.set(self._k("finished"), self.worker, nx=True)
+        """Record that the crawl ended; the first worker to end says so, and drops the rest of
+        the crawl's keys (the seen set of a large crawl is most of its memory in Redis).
+
+        The mark stays: under the same name, a new crawl would otherwise start from an empty
+        seen set without knowing that a crawl had run (crawler/worker.py refuses the name)."""
+        if self.r.set(self._k("finished"), self.worker, nx=True):
+            rest = [
+                k for k in self.r.scan_iter(f"{self.prefix}:*") if k != self._k("finished").encode()
+            ]
+            if rest:
+                self.r.delete(*rest)
 
     def finished_by(self) -> str | None:
         """The worker that saw this crawl end, or None while it may still run."""

@@ -93,10 +93,11 @@ def test_a_finished_crawl_name_is_refused_until_cleared(redis_url: str, tmp_path
     old = RedisFrontier(client, "st:yesterday", "w1")
     old.push(b"r", "x.test", "GET http://x.test/")
     old.mark_finished()
+    assert list(client.scan_iter("st:yesterday:*")) == [b"st:yesterday:finished"]
     missing = str(tmp_path / "no-such-sources.yaml")
     refused = run_worker(redis_url, "--crawl", "yesterday", "--sources", missing)
     assert refused.returncode == 2 and "has finished" in refused.stderr, refused.stderr
-    assert "--fresh" in refused.stderr and old.seen_count() == 1  # nothing touched
+    assert "--fresh" in refused.stderr and old.finished_by() == "w1"  # nothing touched
     RedisFrontier(client, "st:yesterday", "other").heartbeat()  # a worker is still on it
     busy = run_worker(redis_url, "--crawl", "yesterday", "--fresh", "--sources", missing)
     assert busy.returncode == 2 and "are running: other" in busy.stderr, busy.stderr
@@ -187,6 +188,8 @@ def test_two_workers_fetch_what_one_crawl_fetches_and_no_page_twice(
     assert set(urls) == single
     per_worker = [len(fetched([tmp_path / f"w{i}"])) for i in range(2)]
     assert min(per_worker) > 0.2 * len(urls), per_worker  # both did a share of the work
+    client = redis.Redis.from_url(redis_url)
+    assert list(client.scan_iter("st:two:*")) == [b"st:two:finished"]  # the rest is dropped
 
 
 @pytest.mark.crawl
