@@ -176,6 +176,16 @@ class RedisScheduler(BaseScheduler):
         except redis.RedisError as exc:
             self._lose(exc)
 
+    def reserve(self, domain: str, delay: float) -> float | None:
+        """Seconds to wait for the domain's next slot (frontier.reserve); None: Redis is lost."""
+        if self._lost is not None:
+            return None
+        try:
+            return self.frontier.reserve(domain, delay)
+        except redis.RedisError as exc:
+            self._lose(exc)
+            return None
+
     def _item_done(self, item: Any, **_: Any) -> None:
         self.ack_ticket(getattr(item, "ticket", None))
 
@@ -202,22 +212,22 @@ class RedisScheduler(BaseScheduler):
 
 
 class SharedPolitenessMiddleware:
-    """Wait for the domain's next free slot in the shared frontier before each request."""
+    """Wait for the domain's next free slot in the shared frontier before each request, through
+    the scheduler's frontier (one Redis client, one way to notice that Redis is gone)."""
 
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.delay = crawler.settings.getfloat("CLUSTER_DOMAIN_DELAY", 0.25)
-        self.frontier = open_frontier(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SharedPolitenessMiddleware:
         return cls(crawler)
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
-        try:
-            wait = self.frontier.reserve(domain_of(request.url), self.delay)
-        except redis.RedisError as exc:  # the scheduler stops the worker; this one waits not
-            raise IgnoreRequest(f"Redis unavailable: {exc}") from None
+        # The scheduler exists from the spider's opening on, before any request.
+        wait = self.crawler.frontier_scheduler.reserve(domain_of(request.url), self.delay)
+        if wait is None:  # the scheduler is stopping the worker
+            raise IgnoreRequest("Redis unavailable")
         if wait > 0:
             self.crawler.stats.inc_value("frontier/politeness_waits")
             await asyncio.sleep(wait)
