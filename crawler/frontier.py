@@ -146,8 +146,10 @@ class RedisFrontier:
         seq, _, blob = bytes(member).partition(b"\n")
         return Taken(seq.decode(), blob)
 
-    def ack(self, seq: str) -> None:
-        self.r.hdel(self._k("inflight"), seq)
+    def ack(self, *seqs: str) -> None:
+        """The requests of these sequence numbers are done (one round trip for all)."""
+        if seqs:
+            self.r.hdel(self._k("inflight"), *seqs)
 
     def heartbeat(self) -> None:
         """This worker is alive for `lease` more seconds."""

@@ -168,11 +168,12 @@ class RedisScheduler(BaseScheduler):
     def ack(self, meta: dict[str, Any] | None) -> None:
         self.ack_ticket((meta or {}).get(TICKET))
 
-    def ack_ticket(self, ticket: str | None) -> None:
-        if ticket is None or self._lost is not None:
+    def ack_ticket(self, *tickets: str | None) -> None:
+        done = [t for t in tickets if t is not None]
+        if not done or self._lost is not None:
             return
         try:
-            self.frontier.ack(ticket)
+            self.frontier.ack(*done)
         except redis.RedisError as exc:
             self._lose(exc)
 

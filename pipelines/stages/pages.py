@@ -77,9 +77,8 @@ class StorePagesPipeline:
 
     def _ack(self) -> None:
         frontier = getattr(self.crawler, "frontier_scheduler", None)
-        if frontier is not None:
-            for ticket in self._tickets:
-                frontier.ack_ticket(ticket)
+        if frontier is not None:  # one round trip for the rows of a file, not one per row
+            frontier.ack_ticket(*self._tickets)
         self._tickets.clear()
 
     def process_item(self, item: Any) -> Any:
