@@ -14,6 +14,7 @@ SEED    ?= 1
 SITES   ?= 12
 STORIES ?= 300
 DAY     ?= 1
+WORKERS ?= 2
 PORT    ?= 8800
 REPEAT  ?= 3
 DOCUMENTS ?= 1000000
@@ -25,14 +26,14 @@ SPARK_OUT ?= $(DATA)/spark_group
 SPARK_DOCUMENTS ?= 50000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv redis-server test test-fast crawl demo-web reprocess migrate spark-group evaluate evaluate-real bench bench-realtext bench-scale bench-spark lint clean
+.PHONY: help venv redis-server test test-fast crawl crawl-cluster demo-web reprocess migrate spark-group evaluate evaluate-real bench bench-realtext bench-scale bench-spark lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALPAGES=$(REALPAGES) HEAVY=$(HEAVY) MASTER=$(MASTER) SPARK_OUT=$(SPARK_OUT) SPARK_DOCUMENTS=$(SPARK_DOCUMENTS)"
+	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) WORKERS=$(WORKERS) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALPAGES=$(REALPAGES) HEAVY=$(HEAVY) MASTER=$(MASTER) SPARK_OUT=$(SPARK_OUT) SPARK_DOCUMENTS=$(SPARK_DOCUMENTS)"
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,6 +67,10 @@ reprocess: $(STAMP) ## rebuild documents, edges, clusters and the state from the
 
 migrate: $(STAMP) ## rewrite the datasets of DATA in the current schema version, in place
 	$(PY) -m pipelines.storage.migrate --data $(DATA)
+
+# WORKERS crawl workers and one grouping service over a Redis of their own (README, "Many crawl workers").
+crawl-cluster: $(STAMP) redis-server ## the same crawl as `make crawl`, by WORKERS workers and one grouping service
+	$(PY) -m crawler.cluster --workers $(WORKERS) --sources $(SOURCES) --data $(DATA) $(if $(filter command line,$(origin DAY)),--demo-day $(DAY))
 
 spark-group: $(STAMP) ## re-group every stored document of DATA with Spark (MASTER) -> SPARK_OUT
 	$(PY) -m pipelines.spark_group --data $(DATA) --out $(SPARK_OUT) --master "$(MASTER)"

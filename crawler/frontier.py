@@ -21,6 +21,8 @@ Keys live under one prefix (one crawl): `P:seen`, `P:domains`, `P:q:<domain>`, `
 `P:queued`, `P:seq`, `P:alive:<worker>`, `P:next:<domain>`, and `P:finished`, which alone is
 left when the crawl has ended (a new crawl needs a new name, or `--fresh`). The scripts touch
 keys they build from the prefix, so the frontier needs one Redis server, not a Redis Cluster.
+Other keys under the prefix (the grouping service's stream, pipelines/storage/pagestream.py)
+are not the frontier's: `mark_finished` and `clear` leave them.
 """
 
 from __future__ import annotations
@@ -29,8 +31,14 @@ from dataclasses import dataclass
 
 import redis
 
+# the frontier's own keys under its prefix: names, and name patterns
+FRONTIER_KEYS = ("seen", "domains", "inflight", "queued", "seq")
+FRONTIER_PATTERNS = ("q:*", "alive:*", "next:*")
+
 _PUSH = """
--- KEYS: seen, domains, queued, seq; ARGV: prefix, key ('' = no dedup), domain, priority, blob
+-- KEYS: seen, domains, queued, seq, finished; ARGV: prefix, key ('' = no dedup), domain,
+-- priority, blob. Nothing is queued once the crawl has finished (its seen set is gone).
+if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
 if ARGV[2] ~= '' and redis.call('SADD', KEYS[1], ARGV[2]) == 0 then return 0 end
 local seq = redis.call('INCR', KEYS[4])
 -- higher priority first, then first come first served
@@ -131,10 +139,11 @@ class RedisFrontier:
         return f"{self.prefix}:{name}"
 
     def push(self, blob: bytes, domain: str, key: str | None, priority: int = 0) -> bool:
-        """Queue a request; False when its key was seen before (then nothing is queued)."""
+        """Queue a request; False when its key was seen before, or the crawl has finished (a
+        worker that joins late: the seen set is gone), and then nothing is queued."""
         if "\n" in domain:
             raise ValueError(f"bad domain {domain!r}")
-        keys = [self._k("seen"), self._k("domains"), self._k("queued"), self._k("seq")]
+        keys = [self._k(n) for n in ("seen", "domains", "queued", "seq", "finished")]
         return bool(self._push(keys=keys, args=[self.prefix, key or "", domain, priority, blob]))
 
     def pop(self) -> Taken | None:
@@ -196,9 +205,7 @@ class RedisFrontier:
         The mark stays: under the same name, a new crawl would otherwise start from an empty
         seen set without knowing that a crawl had run (crawler/worker.py refuses the name)."""
         if self.r.set(self._k("finished"), self.worker, nx=True):
-            rest = [
-                k for k in self.r.scan_iter(f"{self.prefix}:*") if k != self._k("finished").encode()
-            ]
+            rest = self._keys()
             if rest:
                 self.r.delete(*rest)
 
@@ -211,7 +218,14 @@ class RedisFrontier:
         start = len(self._k("alive:"))
         return sorted(k.decode()[start:] for k in self.r.scan_iter(self._k("alive:*")))
 
+    def _keys(self) -> list[bytes | str]:
+        """The frontier's keys that exist (not `finished`)."""
+        keys: list[bytes | str] = [self._k(n) for n in FRONTIER_KEYS]
+        for pattern in FRONTIER_PATTERNS:
+            keys.extend(self.r.scan_iter(self._k(pattern)))
+        return keys
+
     def clear(self) -> int:
-        """Delete every key of this crawl (a fresh start under the same name); how many."""
-        keys = list(self.r.scan_iter(f"{self.prefix}:*"))
-        return int(self.r.delete(*keys)) if keys else 0
+        """Delete the frontier of this crawl, its `finished` mark too (a fresh start under the
+        same name); how many keys were deleted."""
+        return int(self.r.delete(*self._keys(), self._k("finished")))

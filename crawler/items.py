@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -41,6 +42,8 @@ class PageItem:
     # links the page led to, (kind, url, hint, depth) with kind page/feed/sitemap/robots: kept
     # in the state for non-article pages, and followed again when the page answers 304
     links: list[tuple[str, str, str | None, int]] = field(default_factory=list, repr=False)
+    # canonical URLs that this page (a feed, a news sitemap) announced as articles
+    announced: tuple[str, ...] = field(default=(), repr=False)
     # added by the pipelines
     extraction: Extraction | None = field(default=None, repr=False)
     _body_hash: str | None = field(default=None, repr=False)
@@ -52,6 +55,13 @@ class PageItem:
         if self._key is None:
             self._key = canonicalise_url(self.final_url)
         return self._key
+
+    def for_handoff(self) -> PageItem:
+        """A copy without the body (its hash and canonical URL kept): what a crawl worker hands
+        to the grouping service with the page's row, whose `html` holds the body compressed."""
+        self.key()
+        self.body_hash()
+        return dataclasses.replace(self, body=None)
 
     def body_hash(self) -> str | None:
         """SHA-1 of the body, computed once: the pages row and the crawl state both use it."""

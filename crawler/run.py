@@ -1,6 +1,7 @@
 """`make crawl`: validate the sources, start the demo web when configured, crawl, summarise.
 
     python -m crawler.run [--sources sources.yaml] [--data data] [--bench] [--demo-day N]
+        [--proxy URL]
 
 One run at a time per data folder: the run holds `DATA/.lock` (fcntl.flock, released by the
 kernel however the process ends). Before any request it finishes what a killed run left
@@ -166,28 +167,7 @@ def main(
 ) -> int:
     """The runner's command line; `extra_settings` (Scrapy settings) is how `python -m
     crawler.worker` reuses it."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description=__doc__.split("\n")[0],
-        epilog="Exit codes: 0 ok, 1 crawl failed, 2 bad configuration, 3 another run holds the "
-        "lock, 4 state needs `make reprocess`.",
-    )
-    parser.add_argument(
-        "--sources", default="sources.yaml", help="sources config (default: %(default)s)"
-    )
-    parser.add_argument("--data", default="data", help="output folder (default: %(default)s)")
-    parser.add_argument(
-        "--bench", action="store_true", help="politeness off (benchmarks on loopback)"
-    )
-    parser.add_argument(
-        "--demo-day",
-        type=int,
-        default=None,
-        metavar="N",
-        help="crawl day N of the demo web (overrides demo_web.day of the sources file)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no summary at the end")
-    args = parser.parse_args(argv)
+    args = run_parser(prog).parse_args(argv)
     try:
         config = load_sources(args.sources)
         if args.demo_day is not None:
@@ -208,6 +188,65 @@ def main(
         return _locked_run(args, config, data_dir, extra_settings or {})
     finally:
         lock.__exit__(None, None, None)
+
+
+def run_parser(prog: str) -> argparse.ArgumentParser:
+    """The runner's options (crawler.worker passes on those it does not know itself)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=__doc__.split("\n")[0],
+        epilog="Exit codes: 0 ok, 1 crawl failed, 2 bad configuration, 3 another run holds the "
+        "lock, 4 state needs `make reprocess`.",
+    )
+    parser.add_argument(
+        "--sources", default="sources.yaml", help="sources config (default: %(default)s)"
+    )
+    parser.add_argument("--data", default="data", help="output folder (default: %(default)s)")
+    parser.add_argument(
+        "--bench", action="store_true", help="politeness off (benchmarks on loopback)"
+    )
+    parser.add_argument(
+        "--demo-day",
+        type=int,
+        default=None,
+        metavar="N",
+        help="crawl day N of the demo web (overrides demo_web.day of the sources file)",
+    )
+    parser.add_argument(
+        "--proxy",
+        default=None,
+        metavar="URL",
+        help="fetch through this HTTP proxy (a demo web already running: nothing is started)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no summary at the end")
+    return parser
+
+
+def run_for_service(argv: list[str], *, prog: str, extra_settings: dict[str, Any]) -> int:
+    """A crawl worker that hands its pages to a grouping service (crawler/worker.py --service):
+    no data folder of its own (no lock, no recovery, no summary: the service has them)."""
+    args = run_parser(prog).parse_args(argv)
+    try:
+        config = load_sources(args.sources)
+        if args.demo_day is not None:
+            config = with_demo_day(config, args.demo_day)
+    except SourcesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    extra = dict(extra_settings)
+    if args.demo_day is not None:
+        extra["DEMO_DAY"] = args.demo_day
+    with contextlib.ExitStack() as stack:
+        proxy = args.proxy
+        if config.demo_web is not None and not (config.proxy or proxy):
+            print(f"Starting the demo web ({config.demo_web}) ...", file=sys.stderr)
+            proxy = stack.enter_context(demo_web_server(config.demo_web))
+        scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="crawl-worker-"))
+        row = run_crawl(args.sources, scratch, proxy=proxy, bench=args.bench, extra_settings=extra)
+    if row.get("status") not in ("ok", "interrupted"):
+        print(f"error: the worker failed: {row.get('error')}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
 
 
 def _locked_run(
@@ -239,10 +278,10 @@ def _locked_run(
         log_path = stack.enter_context(run_log(data_dir, run_id))
         for line in done:
             logging.getLogger("recovery").warning("%s", line)
-        proxy = None
+        proxy = args.proxy
         if config.demo_web is not None:
             write_demo_truth(config.demo_web, data_dir)
-            if not config.proxy:
+            if not (config.proxy or proxy):
                 print(f"Starting the demo web ({config.demo_web}) ...", file=sys.stderr)
                 proxy = stack.enter_context(demo_web_server(config.demo_web))
         row = run_crawl(

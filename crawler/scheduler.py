@@ -100,9 +100,9 @@ class RedisScheduler(BaseScheduler):
             if reason == "finished" and self.frontier.done():
                 self.frontier.mark_finished()
         except redis.RedisError as exc:
-            self._lose(exc)
+            self.lose(exc)
 
-    def _lose(self, exc: Exception) -> None:
+    def lose(self, exc: Exception) -> None:
         """Redis is gone: stop this worker (once). What it wrote stays; the requests it held
         are still in flight in Redis and go back to the queue if Redis comes back with them."""
         if self._lost is not None:
@@ -121,7 +121,7 @@ class RedisScheduler(BaseScheduler):
         try:
             return not self.frontier.done()
         except redis.RedisError as exc:
-            self._lose(exc)
+            self.lose(exc)
             return False
 
     def enqueue_request(self, request: Request) -> bool:
@@ -137,7 +137,7 @@ class RedisScheduler(BaseScheduler):
             if previous is not None:  # a redirect or a retry of a request this worker took
                 self.frontier.ack(previous)
         except redis.RedisError as exc:
-            self._lose(exc)
+            self.lose(exc)
             return False
         stats.inc_value("frontier/enqueued" if new else "frontier/seen_before")
         return new
@@ -148,7 +148,7 @@ class RedisScheduler(BaseScheduler):
         try:
             taken = self.frontier.pop()
         except redis.RedisError as exc:
-            self._lose(exc)
+            self.lose(exc)
             return None
         if taken is None:
             return None
@@ -175,7 +175,7 @@ class RedisScheduler(BaseScheduler):
         try:
             self.frontier.ack(*done)
         except redis.RedisError as exc:
-            self._lose(exc)
+            self.lose(exc)
 
     def reserve(self, domain: str, delay: float) -> float | None:
         """Seconds to wait for the domain's next slot (frontier.reserve); None: Redis is lost."""
@@ -184,7 +184,7 @@ class RedisScheduler(BaseScheduler):
         try:
             return self.frontier.reserve(domain, delay)
         except redis.RedisError as exc:
-            self._lose(exc)
+            self.lose(exc)
             return None
 
     def _item_done(self, item: Any, **_: Any) -> None:
@@ -209,7 +209,7 @@ class RedisScheduler(BaseScheduler):
                 if slot is not None:
                     slot.nextcall.schedule()
         except redis.RedisError as exc:
-            self._lose(exc)
+            self.lose(exc)
 
 
 class SharedPolitenessMiddleware:

@@ -1,7 +1,8 @@
 """A crawl worker on a frontier shared through Redis: any number of them crawl one set of sources.
 
     python -m crawler.worker --redis redis://HOST:6379/0 [--worker NAME] [--crawl NAME] [--fresh]
-        [--delay SECONDS] [--lease SECONDS] [crawler.run options: --sources, --data, ...]
+        [--delay SECONDS] [--lease SECONDS] [--service [--wait SECONDS]]
+        [crawler.run options: --sources, --data, --proxy, --demo-day, ...]
 
 Every worker runs `make crawl`'s runner (`python -m crawler.run`, with its options and exit
 codes) with Scrapy's scheduler replaced by the shared frontier (crawler/frontier.py,
@@ -13,7 +14,11 @@ goes back to the queue `--lease` seconds after its last sign of life. A worker e
 whole crawl has nothing queued and nothing in flight; the name is then marked finished, and a
 worker started under it later stops with exit code 2 (`--fresh` clears it first).
 
-Each worker writes the pages it fetched to its own `--data` folder.
+With `--service`, the worker hands every page, extracted in its own process pool, to the
+crawl's grouping service (python -m pipelines.service, which owns the data folder; crawler/
+handoff.py), and crawls under the run the service opened (it waits up to `--wait` seconds for
+one). Without, it writes the pages it fetched to a `--data` folder of its own (a test bed for
+the frontier: its documents are grouped apart from the other workers').
 """
 
 from __future__ import annotations
@@ -44,6 +49,18 @@ def worker_settings(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def service_settings(args: argparse.Namespace, run_id: str) -> dict[str, Any]:
+    """With --service: extract here, hand each page to the service (crawler/handoff.py)."""
+    return {
+        "ITEM_PIPELINES": {
+            "pipelines.stages.extract.ExtractPipeline": 200,
+            "crawler.handoff.HandoffPipeline": 500,
+        },
+        "SERVICE_CRAWL": args.crawl,
+        "RUN_ID": run_id,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m crawler.worker",
@@ -69,6 +86,18 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds between two requests to one domain, all workers together (default 0.25)",
     )
     parser.add_argument(
+        "--service",
+        action="store_true",
+        help="hand every page to the crawl's grouping service (python -m pipelines.service) "
+        "instead of writing a data folder of this worker's own",
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        help="with --service: seconds to wait for the service to open its run (default 60)",
+    )
+    parser.add_argument(
         "--lease",
         type=float,
         default=15.0,
@@ -83,10 +112,30 @@ def main(argv: list[str] | None = None) -> int:
 
     from crawler.frontier import RedisFrontier
 
+    if args.service and args.fresh:
+        parser.error("--fresh and --service: the grouping service starts each crawl afresh")
+    settings = worker_settings(args)
     try:
         client = redis.Redis.from_url(args.redis, socket_connect_timeout=5)
         client.ping()
         frontier = RedisFrontier(client, f"st:{args.crawl}", args.worker)
+        if args.service:
+            from pipelines.storage.pagestream import NoService, PageStream
+
+            try:
+                info = PageStream(client, args.crawl).wait_for_run(args.wait)
+            except NoService as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return run.EXIT_CONFIG
+            settings.update(service_settings(args, info["run_id"]))
+            if (who := frontier.finished_by()) is not None:
+                # the run is still open (the service is ending it), the crawl itself is over
+                print(
+                    f"crawl {args.crawl!r} is over (seen ending by {who}); the service is "
+                    f"ending run {info['run_id']}: nothing left to fetch",
+                    file=sys.stderr,
+                )
+                return run.EXIT_OK
         if args.fresh:
             live = frontier.live_workers()
             if live:
@@ -105,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     except (redis.RedisError, ValueError) as exc:
         print(f"error: cannot reach Redis at {args.redis}: {exc}", file=sys.stderr)
         return run.EXIT_CONFIG
-    code = run.main(rest, prog="python -m crawler.worker", extra_settings=worker_settings(args))
+    if args.service:
+        code = run.run_for_service(rest, prog="python -m crawler.worker", extra_settings=settings)
+    else:
+        code = run.main(rest, prog="python -m crawler.worker", extra_settings=settings)
     from crawler import scheduler
 
     if scheduler.LOST:

@@ -256,3 +256,16 @@ def test_a_worker_whose_redis_dies_stops_and_keeps_what_it_wrote(tmp_path: Path)
     (status,) = duckdb.sql(f"select status from '{data}/runs/**/*.parquet'").fetchall()[0]
     assert status == "interrupted"
     assert len(fetched([data])) > 0
+
+
+def test_nothing_is_queued_once_the_crawl_has_finished(frontier: Any) -> None:
+    """A worker that joins after the end finds no seen set: its start requests must not start
+    the crawl again."""
+    a = frontier("a")
+    assert a.push(b"r1", "x.test", "GET http://x.test/1")
+    a.ack(a.pop().seq)
+    a.mark_finished()
+    late = frontier("late")
+    assert not late.push(b"r1", "x.test", "GET http://x.test/1")
+    assert not late.push(b"retry", "x.test", None)
+    assert late.queued() == 0 and late.done() and late.pop() is None

@@ -230,20 +230,21 @@ class NewsSpider(scrapy.Spider):
         then (crawler/scheduler.py)."""
         item = self._item(response)
         if response.status == 304:
-            yield from self._follow_stored(response)
+            yield from self._follow_stored(response, item)
             yield item
             return
         item.links = [(kind, strip_tracking(url), hint, depth) for kind, url, hint, depth in links]
-        self.announced_articles.update(
+        item.announced = tuple(
             canonicalise_url(url) for kind, url, hint, _ in links if hint == "article"
         )
+        self.announced_articles.update(item.announced)
         src = self._source(response)
         for kind, url, hint, depth in links:
             if req := self._request(src, url, self._callback(kind), depth, hint, response.url):
                 yield req
         yield item
 
-    def _follow_stored(self, response: Response) -> Iterator[Any]:
+    def _follow_stored(self, response: Response, item: PageItem) -> Iterator[Any]:
         """Links of a page that did not change, as its last 200 answer had them.
 
         A known article behind an unchanged page is not asked for again (it was checked less
@@ -260,9 +261,10 @@ class NewsSpider(scrapy.Spider):
         now = datetime.now(UTC)
         revisit = self.crawler.settings.getfloat("REVISIT_AFTER_DAYS", 7.0)
         # an unchanged feed or news sitemap still announces what it listed
-        self.announced_articles.update(
+        item.announced = tuple(
             canonicalise_url(link.url) for link in page.links if link.hint == "article"
         )
+        self.announced_articles.update(item.announced)
         for link in page.links:
             if link.kind == "page":
                 if not src.allows_url(link.url):

@@ -34,18 +34,25 @@ class GroupPipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
-        x = item.extraction
-        is_article = x is not None and x.is_article
-        doc_id = doc_id_of_key(item.key()) if is_article else None
-        note_seen(self.run.seen, self.run.state.seen, item, doc_id)
-        if doc_id is None:
-            if x is not None and announceable(x):
-                # A feed or news sitemap of this run may list it after it was reached through
-                # a link: decided at the end of the run (add_announced), whatever the order.
-                self.run.held.append(HeldPage(item.final_url, item.key(), item.fetched_at, x))
-            return item
-        add_document(self.run, item.final_url, item.key(), item.fetched_at, x, self.crawler.stats)
+        take_page(self.run, item, self.crawler.stats)
         return item
+
+
+def take_page(ctx: RunContext, item: Any, stats: Any) -> None:
+    """What one fetched page (a PageItem, extracted) adds to the run: its entry in the seen
+    state, and its document, or its place among the held pages. The crawl's group stage and
+    the grouping service (pipelines/service.py) both call it."""
+    x = item.extraction
+    is_article = x is not None and x.is_article
+    doc_id = doc_id_of_key(item.key()) if is_article else None
+    note_seen(ctx.seen, ctx.state.seen, item, doc_id)
+    if doc_id is None:
+        if x is not None and announceable(x):
+            # A feed or news sitemap of this run may list it after it was reached through
+            # a link: decided at the end of the run (add_announced), whatever the order.
+            ctx.held.append(HeldPage(item.final_url, item.key(), item.fetched_at, x))
+        return
+    add_document(ctx, item.final_url, item.key(), item.fetched_at, x, stats)
 
 
 def add_document(
@@ -114,9 +121,9 @@ def note_seen(
         if previous is not None:
             updates[key] = dataclasses.replace(previous, checked_at=item.fetched_at)
         return
-    if item.status != 200 or item.body is None:
+    digest = item.body_hash()  # None: no body (kept when the body itself is not, for_handoff)
+    if item.status != 200 or digest is None:
         return
-    digest = item.body_hash()
     unchanged = previous is not None and previous.body_hash == digest
     links = () if doc_id else tuple(Link(u, k, h, d) for k, u, h, d in item.links)
     updates[key] = SeenPage(

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import task
 
 from pipelines.stages.context import RunContext
 from pipelines.storage.schemas import schema_for
 from pipelines.storage.store import DatasetWriter, compress_html
+
+if TYPE_CHECKING:
+    from pipelines.storage.state import SeenPage
 
 
 def page_row(item: Any, run_id: str) -> dict[str, Any]:
@@ -89,20 +93,25 @@ class StorePagesPipeline:
             self._tickets.append(item.ticket)
             if self.writer.buffered == 0:  # the row is in a file now
                 self._ack()
-        stats = self.crawler.stats
-        stats.inc_value("pages/stored")
-        self.run.counts[f"status/{item.status}"] += 1
-        if item.error:
-            self.run.counts["pages_failed"] += 1
-        elif item.status == 304 or self._same_body(item, row["content_hash"]):
-            self.run.counts["pages_not_modified"] += 1
-        else:
-            self.run.counts["pages_new"] += 1
+        self.crawler.stats.inc_value("pages/stored")
+        count_page(self.run.counts, self.run.state.seen, item)
         return item
 
-    def _same_body(self, item: Any, digest: str | None) -> bool:
-        """A 200 whose body is byte for byte the last one (a server without validators)."""
-        if item.status != 200 or digest is None:
-            return False
-        page = self.run.state.seen.get(item.key())
-        return page is not None and page.body_hash == digest
+
+def count_page(counts: Counter[str], seen: dict[str, SeenPage], item: Any) -> None:
+    """Count one stored page for the runs row: its status, and failed / not modified / new.
+
+    Not modified: a 304, or a 200 whose body is byte for byte the last one (a server without
+    validators). The crawl's pages stage and the grouping service (pipelines/service.py) both
+    count with it.
+    """
+    counts[f"status/{item.status}"] += 1
+    if item.error:
+        counts["pages_failed"] += 1
+        return
+    digest = item.body_hash()
+    page = seen.get(item.key()) if item.status == 200 and digest is not None else None
+    if item.status == 304 or (page is not None and page.body_hash == digest):
+        counts["pages_not_modified"] += 1
+    else:
+        counts["pages_new"] += 1

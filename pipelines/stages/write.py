@@ -62,59 +62,90 @@ def nothing_fetched(row: dict[str, Any]) -> bool:
     return answered == 0 and (row["pages_failed"] > 0 or row["requests_skipped"] > 0)
 
 
+SETTINGS_IN_DIGEST = (
+    "ROBOTSTXT_OBEY",
+    "AUTOTHROTTLE_ENABLED",
+    "CONCURRENT_REQUESTS",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "DOWNLOAD_DELAY",
+    "BENCH_MODE",
+    "USER_AGENT",
+)
+
+
+def settings_values(settings: Any, grouping: Any) -> dict[str, Any]:
+    """What the runs row's `settings_digest` is made of: the settings that change what a crawl
+    fetches and how it extracts and groups."""
+    values = {k: settings.get(k) for k in SETTINGS_IN_DIGEST}
+    if settings.get("CLUSTER_DOMAIN_DELAY") is not None:  # crawl workers (crawler/worker.py)
+        values["CLUSTER_DOMAIN_DELAY"] = settings.get("CLUSTER_DOMAIN_DELAY")
+    values["trafilatura"] = TRAFILATURA_OPTIONS
+    values["grouping"] = grouping.to_dict()
+    return values
+
+
+def runs_row(
+    ctx: RunContext,
+    status: str,
+    *,
+    stats: dict[str, Any],
+    sources: str | None,
+    cut_short: dict[str, str],
+    settings_values: dict[str, Any],
+    **extra: Any,
+) -> dict[str, Any]:
+    """The `runs` row of a run from its counts and its Scrapy-style stats (plain function; the
+    crawl's write stage and the grouping service both make theirs with it)."""
+    c = ctx.counts
+    status_counts = {k.split("/", 1)[1]: v for k, v in c.items() if k.startswith("status/")}
+    row = {
+        "run_id": ctx.run_id,
+        "started_at": ctx.started_at,
+        "finished_at": None,
+        "status": status,
+        "sources": sources,
+        "pages_fetched": sum(status_counts.values()),
+        "pages_new": c["pages_new"],
+        "pages_not_modified": c["pages_not_modified"],
+        "pages_failed": c["pages_failed"],
+        "requests_skipped": int(stats.get("requests/skipped", 0)),
+        "status_counts": status_counts,
+        "documents_new": 0,
+        "documents_changed": 0,
+        "clusters_new": 0,
+        "clusters_grown": 0,
+        "clusters_merged": 0,
+        "failures": failure_counts(stats),
+        "cut_short": cut_short,
+        "settings_digest": settings_digest(settings_values),
+        "grouping_config": str(ctx.grouping),
+        "package_versions": package_versions(),
+        "error": None,
+    }
+    row.update(extra)
+    return row
+
+
 class WritePipeline:
     def __init__(self, crawler: Any) -> None:
         self.crawler = crawler
         self.run = RunContext.of(crawler)
-        s = crawler.settings
-        self.settings_values = {
-            k: s.get(k)
-            for k in (
-                "ROBOTSTXT_OBEY",
-                "AUTOTHROTTLE_ENABLED",
-                "CONCURRENT_REQUESTS",
-                "CONCURRENT_REQUESTS_PER_DOMAIN",
-                "DOWNLOAD_DELAY",
-                "BENCH_MODE",
-                "USER_AGENT",
-            )
-        }
-        self.settings_values["trafilatura"] = TRAFILATURA_OPTIONS
-        self.settings_values["grouping"] = self.run.grouping.to_dict()
+        self.settings_values = settings_values(crawler.settings, self.run.grouping)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> WritePipeline:
         return cls(crawler)
 
     def _row(self, status: str, **extra: Any) -> dict[str, Any]:
-        c = self.run.counts
-        status_counts = {k.split("/", 1)[1]: v for k, v in c.items() if k.startswith("status/")}
-        row = {
-            "run_id": self.run.run_id,
-            "started_at": self.run.started_at,
-            "finished_at": None,
-            "status": status,
-            "sources": self.crawler.settings.get("SOURCES_FILE"),
-            "pages_fetched": sum(status_counts.values()),
-            "pages_new": c["pages_new"],
-            "pages_not_modified": c["pages_not_modified"],
-            "pages_failed": c["pages_failed"],
-            "requests_skipped": self.crawler.stats.get_value("requests/skipped", 0),
-            "status_counts": status_counts,
-            "documents_new": 0,
-            "documents_changed": 0,
-            "clusters_new": 0,
-            "clusters_grown": 0,
-            "clusters_merged": 0,
-            "failures": failure_counts(self.crawler.stats.get_stats()),
-            "cut_short": getattr(self.crawler.spider, "cut_short", dict)(),
-            "settings_digest": settings_digest(self.settings_values),
-            "grouping_config": str(self.run.grouping),
-            "package_versions": package_versions(),
-            "error": None,
-        }
-        row.update(extra)
-        return row
+        return runs_row(
+            self.run,
+            status,
+            stats=self.crawler.stats.get_stats(),
+            sources=self.crawler.settings.get("SOURCES_FILE"),
+            cut_short=getattr(self.crawler.spider, "cut_short", dict)(),
+            settings_values=self.settings_values,
+            **extra,
+        )
 
     def _nothing_fetched(self, row: dict[str, Any]) -> str:
         spider = self.crawler.spider

@@ -213,6 +213,36 @@ class SeenPage:
     links: tuple[Link, ...] = ()
 
 
+def seen_table(seen: dict[str, SeenPage]) -> pa.Table:
+    """The seen state as a table (SEEN_SCHEMA): the state's `seen.parquet`, and what the
+    grouping service publishes to its crawl workers for conditional requests."""
+    rows = [
+        {
+            "url": p.url,
+            "etag": p.etag,
+            "last_modified": p.last_modified,
+            "body_hash": p.body_hash,
+            "doc_id": p.doc_id,
+            "checked_at": p.checked_at,
+            "changed_at": p.changed_at,
+            "links": [
+                {"url": k.url, "kind": k.kind, "hint": k.hint, "depth": k.depth} for k in p.links
+            ],
+        }
+        for p in seen.values()
+    ]
+    return pa.Table.from_pylist(rows, schema=SEEN_SCHEMA)
+
+
+def seen_from_table(table: pa.Table) -> dict[str, SeenPage]:
+    """Inverse of :func:`seen_table`."""
+    seen = {}
+    for row in table.to_pylist():
+        links = tuple(Link(**link) for link in row.pop("links") or ())
+        seen[row["url"]] = SeenPage(**row, links=links)
+    return seen
+
+
 # --- the state -------------------------------------------------------------------------------
 
 
@@ -336,9 +366,7 @@ class CrawlState:
         version = current_version(root)
         folder = state_root(root) / str(version)
         state = cls(root, version, manifest)
-        for row in pq.read_table(folder / "seen.parquet").to_pylist():
-            links = tuple(Link(**link) for link in row.pop("links") or ())
-            state.seen[row["url"]] = SeenPage(**row, links=links)
+        state.seen = seen_from_table(pq.read_table(folder / "seen.parquet"))
         for row in pq.read_table(folder / "docs.parquet").to_pylist():
             state.docs[row["doc_id"]] = row
         for row in pq.read_table(folder / "clusters.parquet").to_pylist():
@@ -409,27 +437,7 @@ class CrawlState:
         if folder.exists():  # left by an earlier attempt of this very run id (a reprocess)
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        seen_rows = [
-            {
-                "url": p.url,
-                "etag": p.etag,
-                "last_modified": p.last_modified,
-                "body_hash": p.body_hash,
-                "doc_id": p.doc_id,
-                "checked_at": p.checked_at,
-                "changed_at": p.changed_at,
-                "links": [
-                    {"url": k.url, "kind": k.kind, "hint": k.hint, "depth": k.depth}
-                    for k in p.links
-                ],
-            }
-            for p in seen.values()
-        ]
-        atomic_write_table(
-            pa.Table.from_pylist(seen_rows, schema=SEEN_SCHEMA),
-            folder / "seen.parquet",
-            schema=SEEN_SCHEMA,
-        )
+        atomic_write_table(seen_table(seen), folder / "seen.parquet", schema=SEEN_SCHEMA)
         doc_rows = [{k: d.get(k) for k in DOCS_SCHEMA.names} for d in docs.values()]
         atomic_write_table(
             pa.Table.from_pylist(doc_rows, schema=DOCS_SCHEMA),
