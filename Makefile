@@ -26,7 +26,7 @@ SPARK_OUT ?= $(DATA)/spark_group
 SPARK_DOCUMENTS ?= 50000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv redis-server test test-fast crawl crawl-cluster demo-web reprocess migrate spark-group evaluate evaluate-real bench bench-realtext bench-scale bench-spark lint clean
+.PHONY: help venv redis-server test test-fast crawl crawl-cluster demo-web reprocess migrate spark-group evaluate evaluate-real bench bench-realtext bench-scale bench-spark bench-cluster lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
@@ -95,6 +95,9 @@ bench-scale: $(STAMP) ## group DOCUMENTS generated documents (minutes) -> data/b
 
 bench-spark: $(STAMP) ## spark_group (MASTER) beside pipelines.group on SPARK_DOCUMENTS texts -> data/bench/spark_group.json
 	$(PY) -m bench.spark_group --documents $(SPARK_DOCUMENTS) --repeat $(REPEAT) --master "$(MASTER)" --out $(DATA)/bench/spark_group.json
+
+bench-cluster: $(STAMP) redis-server ## the grouping service with 1 and 2 crawl workers beside one crawl -> data/bench/cluster.json
+	$(PY) -m bench.cluster --workers 1,2 --repeat $(REPEAT) --stories $(STORIES) --out $(DATA)/bench/cluster.json
 
 lint: $(STAMP) ## ruff lint and format check
 	$(PY) -m ruff check .

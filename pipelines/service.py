@@ -124,6 +124,8 @@ class GroupingService:
         self.workers_seen: set[str] = set()
         self.ctx: RunContext | None = None
         self.pages: DatasetWriter | None = None
+        self.busy = 0.0  # seconds spent taking entries (the service's own work)
+        self.entry_bytes = 0
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -187,8 +189,16 @@ class GroupingService:
     # -- the entries -------------------------------------------------------------------------
 
     def take(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        t0 = time.perf_counter()
+        try:
+            self._take(entry_id, fields)
+        finally:
+            self.busy += time.perf_counter() - t0
+
+    def _take(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
         assert self.ctx is not None and self.pages is not None
         self.entry_ids.append(entry_id)
+        self.entry_bytes += len(fields[b"data"])
         kind, worker, payload = decode_entry(fields)
         self.workers_seen.add(worker)
         if kind == "hello":
@@ -299,6 +309,7 @@ class GroupingService:
                                 f"first: {self.first_error or 'no error recorded'}")  # fmt: skip
             return row
 
+        t0 = time.perf_counter()
         try:
             self.pages.close()
             add_announced(ctx, self.announced, self.stats)
@@ -317,6 +328,12 @@ class GroupingService:
         self.stream.close_run()
         self.frontier.mark_finished()
         ctx.run_row = row
+        self.report(
+            f"took {len(self.entry_ids)} entries ({self.entry_bytes} bytes) in {self.busy:.2f} s "
+            f"of work; end of run {time.perf_counter() - t0:.2f} s for {len(ctx.documents)} "
+            f"document(s); {self.stats.get_value('service/duplicate_entries', 0)} duplicate "
+            "entr(ies) dropped"
+        )
         return row
 
 
