@@ -26,18 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from crawler.run import EXIT_CONFIG, EXIT_FAILED, demo_web_server
-from crawler.sources import SourcesError, load_sources, with_demo_day
-
-
-def _stop(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+from crawler.run import EXIT_CONFIG, EXIT_FAILED, demo_web_proxy, sources_of
+from demoweb.spawn import terminate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,12 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
-    try:
-        config = load_sources(args.sources)
-        if args.demo_day is not None:
-            config = with_demo_day(config, args.demo_day)
-    except SourcesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    config = sources_of(args.sources, args.demo_day)
+    if config is None:
         return EXIT_CONFIG
     from crawler.redisproc import RedisUnavailable, start_redis
 
@@ -76,11 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             except RedisUnavailable as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 return EXIT_CONFIG
-        proxy = config.proxy
-        if config.demo_web is not None and not proxy:
-            print(f"Starting the demo web ({config.demo_web}) ...", file=sys.stderr)
-            proxy = stack.enter_context(demo_web_server(config.demo_web))
-        return _run(args, url, proxy)
+        # one demo web for all the workers (each would otherwise start its own)
+        return _run(args, url, demo_web_proxy(stack, config, None))
     return EXIT_FAILED  # not reached
 
 
@@ -140,8 +123,8 @@ def _run(args: argparse.Namespace, url: str, proxy: str | None) -> int:
             return EXIT_FAILED
     finally:
         for w in workers:
-            _stop(w)
-        _stop(service, timeout=120)
+            terminate(w, timeout=30)
+        terminate(service, timeout=120)
 
 
 if __name__ == "__main__":

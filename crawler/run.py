@@ -168,12 +168,8 @@ def main(
     """The runner's command line; `extra_settings` (Scrapy settings) is how `python -m
     crawler.worker` reuses it."""
     args = run_parser(prog).parse_args(argv)
-    try:
-        config = load_sources(args.sources)
-        if args.demo_day is not None:
-            config = with_demo_day(config, args.demo_day)
-    except SourcesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    config = sources_of(args.sources, args.demo_day)
+    if config is None:
         return EXIT_CONFIG
     data_dir = Path(args.data)
     from pipelines.storage.state import RunLockedError, run_lock
@@ -188,6 +184,27 @@ def main(
         return _locked_run(args, config, data_dir, extra_settings or {})
     finally:
         lock.__exit__(None, None, None)
+
+
+def sources_of(path: str, demo_day: int | None) -> SourcesConfig | None:
+    """The sources config, moved to `demo_day` when given; None once the error is printed."""
+    try:
+        config = load_sources(path)
+        return config if demo_day is None else with_demo_day(config, demo_day)
+    except SourcesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def demo_web_proxy(
+    stack: contextlib.ExitStack, config: SourcesConfig, proxy: str | None
+) -> str | None:
+    """The proxy to fetch through: `proxy`, or the demo web started now (stopped with `stack`)
+    when the sources configure one and name no proxy of their own."""
+    if config.demo_web is not None and not (config.proxy or proxy):
+        print(f"Starting the demo web ({config.demo_web}) ...", file=sys.stderr)
+        return stack.enter_context(demo_web_server(config.demo_web))
+    return proxy
 
 
 def run_parser(prog: str) -> argparse.ArgumentParser:
@@ -226,21 +243,14 @@ def run_for_service(argv: list[str], *, prog: str, extra_settings: dict[str, Any
     """A crawl worker that hands its pages to a grouping service (crawler/worker.py --service):
     no data folder of its own (no lock, no recovery, no summary: the service has them)."""
     args = run_parser(prog).parse_args(argv)
-    try:
-        config = load_sources(args.sources)
-        if args.demo_day is not None:
-            config = with_demo_day(config, args.demo_day)
-    except SourcesError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    config = sources_of(args.sources, args.demo_day)
+    if config is None:
         return EXIT_CONFIG
     extra = dict(extra_settings)
     if args.demo_day is not None:
         extra["DEMO_DAY"] = args.demo_day
     with contextlib.ExitStack() as stack:
-        proxy = args.proxy
-        if config.demo_web is not None and not (config.proxy or proxy):
-            print(f"Starting the demo web ({config.demo_web}) ...", file=sys.stderr)
-            proxy = stack.enter_context(demo_web_server(config.demo_web))
+        proxy = demo_web_proxy(stack, config, args.proxy)
         scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="crawl-worker-"))
         row = run_crawl(args.sources, scratch, proxy=proxy, bench=args.bench, extra_settings=extra)
     if row.get("status") not in ("ok", "interrupted"):
@@ -278,12 +288,9 @@ def _locked_run(
         log_path = stack.enter_context(run_log(data_dir, run_id))
         for line in done:
             logging.getLogger("recovery").warning("%s", line)
-        proxy = args.proxy
         if config.demo_web is not None:
             write_demo_truth(config.demo_web, data_dir)
-            if not (config.proxy or proxy):
-                print(f"Starting the demo web ({config.demo_web}) ...", file=sys.stderr)
-                proxy = stack.enter_context(demo_web_server(config.demo_web))
+        proxy = demo_web_proxy(stack, config, args.proxy)
         row = run_crawl(
             args.sources, str(data_dir), proxy=proxy, bench=args.bench, extra_settings=extra
         )

@@ -124,6 +124,7 @@ class GroupingService:
         self.workers_seen: set[str] = set()
         self.ctx: RunContext | None = None
         self.pages: DatasetWriter | None = None
+        self.resumed = False  # open() took up the run a stopped service left
         self.busy = 0.0  # seconds spent taking entries (the service's own work)
         self.entry_bytes = 0
 
@@ -139,14 +140,14 @@ class GroupingService:
             manifest = read_manifest(self.data_dir) or {}
             if rid in manifest.get("committed_runs", []):
                 prepare_folder(self.data_dir, self.grouping, report=self.report)
-                self.stream.ack(entry for entry, _ in self._all_entries())
-                self.stream.close_run()
+                self.stream.close_run()  # its entries are acknowledged with the stream's end
                 self.frontier.mark_finished()
                 self.report(f"run {rid} was committed before the service stopped: its records "
                             "are finished and its stream closed")  # fmt: skip
                 return None
             started = datetime.fromisoformat(info["started_at"])
             self._prepare(rid, started, resume=True)
+            self.resumed = True
             self.report(f"resuming run {rid}: {self.stream.backlog()} entr(ies) in the stream")
             return rid
         live = self.frontier.live_workers()
@@ -176,15 +177,6 @@ class GroupingService:
         ctx.pages_writer = self.pages
         write_run_record(self.data_dir, self._row("running"))
         self.stream.open_run(rid, started, seen_table(ctx.state.seen))
-
-    def _all_entries(self) -> list[Any]:
-        out, after = [], "0"
-        while True:
-            got = self.stream.read(after=after)
-            if not got:
-                return out
-            out.extend(got)
-            after = got[-1][0]
 
     # -- the entries -------------------------------------------------------------------------
 
@@ -249,9 +241,9 @@ class GroupingService:
             return True
         return self.frontier.seen_count() > 0 and self.frontier.done()
 
-    def serve(self, *, poll: float = 1.0, resume: bool = False) -> dict[str, Any]:
+    def serve(self, *, poll: float = 1.0) -> dict[str, Any]:
         """Take entries until the crawl is over, then end the run; its runs row."""
-        if resume:  # what this service was given before it stopped, from the start
+        if self.resumed:  # what the stopped service was given, from the stream's start
             after: bytes | str = "0"
             while got := self.stream.read(after=after):
                 for entry_id, fields in got:
@@ -378,13 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _stop)
     try:
         with run_lock(data_dir, "grouping service"):
-            resume = service.stream.run_info() is not None
             rid = service.open()
             if rid is None:
                 return EXIT_OK
             print(f"service: run {rid} open for crawl {args.crawl!r}; waiting for workers",
                   file=sys.stderr, flush=True)  # fmt: skip
-            row = service.serve(poll=args.poll, resume=resume)
+            row = service.serve(poll=args.poll)
     except RunLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
