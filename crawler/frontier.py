@@ -5,6 +5,8 @@ step that reads and writes is one Lua script, so two workers never take the same
 
 - `push`: a request whose key (the canonical URL; None for a request that must be repeated,
   such as a retry) is new goes into its domain's queue (a sorted set by priority, then arrival);
+  a request counted against its source's `max_pages` is refused once the source has that many,
+  whichever worker scheduled them (the count lives in `P:scheduled`);
 - `pop`: a worker takes the next request of the domain served longest ago (domains in turn), and
   the request moves to the in-flight hash under that worker's name;
 - `ack`: the worker is done with it (its page was handed on); it leaves the in-flight hash;
@@ -18,28 +20,37 @@ step that reads and writes is one Lua script, so two workers never take the same
   keep one rate per domain (`delay` seconds apart) whatever their number and their clocks.
 
 Keys live under one prefix (one crawl): `P:seen`, `P:domains`, `P:q:<domain>`, `P:inflight`,
-`P:queued`, `P:seq`, `P:alive:<worker>`, `P:next:<domain>`, and `P:finished`, which alone is
-left when the crawl has ended (a new crawl needs a new name, or `--fresh`). The scripts touch
-keys they build from the prefix, so the frontier needs one Redis server, not a Redis Cluster.
+`P:queued`, `P:seq`, `P:scheduled`, `P:alive:<worker>`, `P:next:<domain>`, and `P:finished`,
+which alone is left when the crawl has ended (a new crawl needs a new name, or `--fresh`).
+The scripts touch keys they build from the prefix, so the frontier needs one Redis server,
+not a Redis Cluster.
 Other keys under the prefix (the grouping service's stream, pipelines/storage/pagestream.py)
 are not the frontier's: `mark_finished` and `clear` leave them.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import redis
 
 # the frontier's own keys under its prefix: names, and name patterns
-FRONTIER_KEYS = ("seen", "domains", "inflight", "queued", "seq")
+FRONTIER_KEYS = ("seen", "domains", "inflight", "queued", "seq", "scheduled")
 FRONTIER_PATTERNS = ("q:*", "alive:*", "next:*")
 
 _PUSH = """
--- KEYS: seen, domains, queued, seq, finished; ARGV: prefix, key ('' = no dedup), domain,
--- priority, blob. Nothing is queued once the crawl has finished (its seen set is gone).
+-- KEYS: seen, domains, queued, seq, finished, scheduled; ARGV: prefix, key ('' = no dedup),
+-- domain, priority, blob, source, cap (0 = not counted). Returns 1 queued, 0 seen before (or
+-- the crawl has finished: its seen set is gone, nothing is queued), 2 refused: the source has
+-- `cap` requests already. A refused key is not marked seen (the count only grows, so it stays
+-- refused; but it is not a page any worker fetched).
 if redis.call('EXISTS', KEYS[5]) == 1 then return 0 end
-if ARGV[2] ~= '' and redis.call('SADD', KEYS[1], ARGV[2]) == 0 then return 0 end
+if ARGV[2] ~= '' and redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 1 then return 0 end
+local cap = tonumber(ARGV[7])
+if cap > 0 and tonumber(redis.call('HGET', KEYS[6], ARGV[6]) or '0') >= cap then return 2 end
+if ARGV[2] ~= '' then redis.call('SADD', KEYS[1], ARGV[2]) end
+if cap > 0 then redis.call('HINCRBY', KEYS[6], ARGV[6], 1) end
 local seq = redis.call('INCR', KEYS[4])
 -- higher priority first, then first come first served
 local score = -tonumber(ARGV[4]) * 1e12 + seq
@@ -110,6 +121,17 @@ return free - now
 """
 
 
+class Pushed(enum.Enum):
+    """What `push` did with a request; true only when it was queued."""
+
+    QUEUED = 1
+    SEEN = 0  # seen before by some worker (or the crawl has finished)
+    OVER_LIMIT = 2  # its source has `max_pages` requests already
+
+    def __bool__(self) -> bool:
+        return self is Pushed.QUEUED
+
+
 @dataclass(frozen=True)
 class Taken:
     """A request a worker took: its sequence number (what `ack` needs) and its blob."""
@@ -138,13 +160,29 @@ class RedisFrontier:
     def _k(self, name: str) -> str:
         return f"{self.prefix}:{name}"
 
-    def push(self, blob: bytes, domain: str, key: str | None, priority: int = 0) -> bool:
-        """Queue a request; False when its key was seen before, or the crawl has finished (a
-        worker that joins late: the seen set is gone), and then nothing is queued."""
+    def push(
+        self,
+        blob: bytes,
+        domain: str,
+        key: str | None,
+        priority: int = 0,
+        *,
+        source: str = "",
+        cap: int = 0,
+    ) -> Pushed:
+        """Queue a request, unless its key was seen before or the crawl has finished (a worker
+        that joins late: the seen set is gone), or, when `cap` > 0, its `source` has `cap`
+        counted requests already (the source's `max_pages`, over all workers)."""
         if "\n" in domain:
             raise ValueError(f"bad domain {domain!r}")
-        keys = [self._k(n) for n in ("seen", "domains", "queued", "seq", "finished")]
-        return bool(self._push(keys=keys, args=[self.prefix, key or "", domain, priority, blob]))
+        names = ("seen", "domains", "queued", "seq", "finished", "scheduled")
+        keys = [self._k(n) for n in names]
+        args = [self.prefix, key or "", domain, priority, blob, source, max(int(cap), 0)]
+        return Pushed(int(self._push(keys=keys, args=args)))
+
+    def scheduled(self, source: str) -> int:
+        """How many counted requests of `source` were queued, by all workers."""
+        return int(self.r.hget(self._k("scheduled"), source) or 0)
 
     def pop(self) -> Taken | None:
         """Take the next request (domains in turn), or None when nothing is queued."""

@@ -102,7 +102,7 @@ class HandoffPipeline:
         finished = getattr(self.crawler, "crawling", True)
         self._add("bye", {
             "counters": self._counters(),
-            "cut_short": getattr(spider, "cut_short", dict)(),
+            "unfollowed": getattr(spider, "unfollowed", dict)(),
             "first_error": getattr(spider, "first_error", None),
         })  # fmt: skip
         self.run.run_row = {

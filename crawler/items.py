@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 TICKET = "frontier_ticket"  # request.meta key: a shared frontier's number for the request
+MAX_PAGES = "max_pages"  # request.meta key: its source's max_pages, counted by a shared frontier
 
 
 @dataclass

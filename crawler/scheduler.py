@@ -2,7 +2,8 @@
 middleware, on when the settings name a Redis server (`REDIS_URL`; `python -m crawler.worker`).
 
 The scheduler keeps no queue of its own: `enqueue_request` pushes to Redis (the seen set there
-decides whether a request is new, by its canonical URL), `next_request` takes the next request
+decides whether a request is new, by its canonical URL, and the count of its source's requests
+there whether the source's `max_pages` allows it), `next_request` takes the next request
 of the domains in turn. A request stays in flight, under this worker's name, until the row of
 the page it led to is written to the `pages` dataset (pipelines/stages/pages.py; or the item was
 dropped or failed), or until it led nowhere (a redirect or a retry queued in its place, a refusal
@@ -30,8 +31,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.request import request_from_dict
 from twisted.internet import task
 
-from crawler.frontier import RedisFrontier
-from crawler.items import TICKET
+from crawler.frontier import Pushed, RedisFrontier
+from crawler.items import MAX_PAGES, TICKET
 from pipelines.core.urls import canonicalise_url
 
 logger = logging.getLogger(__name__)
@@ -129,18 +130,32 @@ class RedisScheduler(BaseScheduler):
             return False
         stats = self.crawler.stats
         blob = pickle.dumps(request.to_dict(spider=self.spider), protocol=5)
+        previous = request.meta.get(TICKET)
+        # A request the spider built counts against its source's max_pages, in the frontier (so
+        # over all workers); a redirect or a retry of a request this worker took does not.
+        cap = int(request.meta.get(MAX_PAGES) or 0) if previous is None else 0
         try:
-            new = self.frontier.push(
-                blob, domain_of(request.url), frontier_key(request), request.priority
+            pushed = self.frontier.push(
+                blob,
+                domain_of(request.url),
+                frontier_key(request),
+                request.priority,
+                source=str(request.meta.get("source") or ""),
+                cap=cap,
             )
-            previous = request.meta.get(TICKET)
-            if previous is not None:  # a redirect or a retry of a request this worker took
+            if previous is not None:
                 self.frontier.ack(previous)
         except redis.RedisError as exc:
             self.lose(exc)
             return False
-        stats.inc_value("frontier/enqueued" if new else "frontier/seen_before")
-        return new
+        if pushed is Pushed.OVER_LIMIT:
+            stats.inc_value("frontier/over_max_pages")
+            refused = getattr(self.spider, "refused_by_frontier", None)
+            if refused is not None:
+                refused(request, "max_pages")
+        else:
+            stats.inc_value("frontier/enqueued" if pushed else "frontier/seen_before")
+        return bool(pushed)
 
     def next_request(self) -> Request | None:
         if self._lost is not None:

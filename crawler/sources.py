@@ -330,3 +330,16 @@ def demo_sources(web: Any, name_prefix: str = "") -> tuple[Source, ...]:
             )
         )
     return tuple(out)
+
+
+def cut_short_text(unfollowed: dict[str, dict[str, tuple[str, list[str]]]]) -> dict[str, str]:
+    """runs.cut_short from the links a limit refused (NewsSpider.unfollowed): source ->
+    "max_pages 25: 7 link(s) not followed; ...", sources with none left out."""
+    return {
+        name: "; ".join(
+            f"{limit} {value}: {len(keys)} link(s) not followed"
+            for limit, (value, keys) in sorted(limits.items())
+        )
+        for name, limits in sorted(unfollowed.items())
+        if any(keys for _, keys in limits.values())
+    }

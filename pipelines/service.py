@@ -47,7 +47,9 @@ from typing import Any
 import redis
 
 from crawler.frontier import RedisFrontier
+from crawler.sources import cut_short_text
 from pipelines.core.config import GroupingConfig, IncompatibleStateError
+from pipelines.core.urls import canonicalise_url
 from pipelines.stages.context import RunContext
 from pipelines.stages.group import add_announced, take_page
 from pipelines.stages.pages import count_page
@@ -118,7 +120,10 @@ class GroupingService:
         self.tickets: set[str] = set()  # requests taken once (a refetch is a duplicate)
         self.entry_ids: list[bytes] = []
         self.announced: set[str] = set()
-        self.cut_short: dict[str, str] = {}
+        # links the workers' limits refused: source -> limit -> (value, canonical URLs), less
+        # those another worker requested after all (`requested`)
+        self.unfollowed: dict[str, dict[str, tuple[str, set[str]]]] = {}
+        self.requested: set[str] = set()
         self.hello: dict[str, Any] = {}
         self.first_error: str | None = None
         self.workers_seen: set[str] = set()
@@ -202,9 +207,10 @@ class GroupingService:
             return
         if kind == "bye":
             self._merge(payload["counters"])
-            for name, text in payload["cut_short"].items():
-                parts = {*self.cut_short.get(name, "").split("; "), *text.split("; ")} - {""}
-                self.cut_short[name] = "; ".join(sorted(parts))
+            for name, limits in payload["unfollowed"].items():
+                for limit, (value, keys) in limits.items():
+                    mine = self.unfollowed.setdefault(name, {}).setdefault(limit, (value, set()))
+                    mine[1].update(keys)
             self.first_error = self.first_error or payload.get("first_error")
             return
         row, item, counters = payload
@@ -219,6 +225,10 @@ class GroupingService:
             self.stats.inc_value("service/other_run_entries")
             return
         self.pages.write(row)
+        try:
+            self.requested.add(canonicalise_url(row["url"]))
+        except ValueError:
+            pass
         count_page(self.ctx.counts, self.ctx.state.seen, item)
         take_page(self.ctx, item, self.stats)
         self.announced.update(item.announced)
@@ -276,6 +286,15 @@ class GroupingService:
 
     # -- the end -----------------------------------------------------------------------------
 
+    def cut_short(self) -> dict[str, str]:
+        """runs.cut_short of the whole crawl: each link counted once, whichever worker's limit
+        refused it, and not at all when some worker requested it after all."""
+        return cut_short_text({
+            name: {limit: (value, sorted(keys - self.requested))
+                   for limit, (value, keys) in limits.items()}
+            for name, limits in self.unfollowed.items()
+        })  # fmt: skip
+
     def _row(self, status: str, **extra: Any) -> dict[str, Any]:
         assert self.ctx is not None
         return runs_row(
@@ -283,7 +302,7 @@ class GroupingService:
             status,
             stats=self.stats.get_stats(),
             sources=self.hello.get("sources"),
-            cut_short=dict(sorted(self.cut_short.items())),
+            cut_short=self.cut_short(),
             settings_values=self.hello.get("settings") or {"grouping": self.grouping.to_dict()},
             **extra,
         )

@@ -16,7 +16,7 @@ import duckdb
 import pytest
 import redis
 
-from crawler.frontier import RedisFrontier
+from crawler.frontier import Pushed, RedisFrontier
 from demoweb.spawn import REPO_ROOT, server_env
 
 
@@ -115,9 +115,16 @@ SOURCES = "demo_web: {seed: 1, sites: 12, stories: 60}\n"
 
 
 def worker(
-    redis_url: str, work: Path, name: str, crawl: str, *, delay: float = 0.0, lease: float = 3.0
+    redis_url: str,
+    work: Path,
+    name: str,
+    crawl: str,
+    *,
+    delay: float = 0.0,
+    lease: float = 3.0,
+    sources: str = SOURCES,
 ) -> subprocess.Popen[bytes]:
-    (work / "sources.yaml").write_text(SOURCES)
+    (work / "sources.yaml").write_text(sources)
     log = open(work / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
     return subprocess.Popen(
         [
@@ -258,6 +265,25 @@ def test_a_worker_whose_redis_dies_stops_and_keeps_what_it_wrote(tmp_path: Path)
     assert len(fetched([data])) > 0
 
 
+def test_max_pages_counts_the_requests_of_all_workers(frontier: Any) -> None:
+    a, b = frontier("a"), frontier("b")
+    cap = {"source": "s", "cap": 3}
+    assert a.push(b"1", "x.test", "GET http://x.test/1", **cap) is Pushed.QUEUED
+    assert b.push(b"2", "x.test", "GET http://x.test/2", **cap) is Pushed.QUEUED
+    assert b.push(b"1", "x.test", "GET http://x.test/1", **cap) is Pushed.SEEN  # not counted
+    assert a.push(b"3", "y.test", "GET http://y.test/3", **cap) is Pushed.QUEUED
+    assert b.push(b"4", "x.test", "GET http://x.test/4", **cap) is Pushed.OVER_LIMIT
+    assert not a.push(b"4", "x.test", "GET http://x.test/4", **cap)  # refused, by anyone
+    assert a.push(b"1", "x.test", "GET http://x.test/1", **cap) is Pushed.SEEN  # seen comes first
+    # another source has its own count; a request pushed without a cap (a retry, a redirect)
+    # is not counted and not refused
+    assert a.push(b"5", "x.test", "GET http://x.test/5", source="t", cap=3)
+    assert a.push(b"retry", "x.test", None, source="s")
+    assert a.scheduled("s") == 3 and a.scheduled("t") == 1 and a.queued() == 5
+    a.mark_finished()
+    assert a.scheduled("s") == 0  # dropped with the rest of the crawl's keys
+
+
 def test_nothing_is_queued_once_the_crawl_has_finished(frontier: Any) -> None:
     """A worker that joins after the end finds no seen set: its start requests must not start
     the crawl again."""
@@ -269,3 +295,34 @@ def test_nothing_is_queued_once_the_crawl_has_finished(frontier: Any) -> None:
     assert not late.push(b"r1", "x.test", "GET http://x.test/1")
     assert not late.push(b"retry", "x.test", None)
     assert late.queued() == 0 and late.done() and late.pop() is None
+
+
+@pytest.mark.crawl
+def test_max_pages_holds_over_all_workers(redis_url: str, tmp_path: Path, demo_web: Any) -> None:
+    """A source's max_pages is one budget for the crawl, not one per worker: two workers on a
+    site of more than 25 pages within depth 1 fetch 25 requests between them, like one crawl
+    (tests/test_crawl_sources.py)."""
+    host = demo_web.web.hosts[0]
+    sources = (
+        f"proxy: {demo_web.proxy_url}\nsources:\n  - name: one-site\n"
+        f"    start_urls: ['http://{host}/']\n    max_pages: 25\n    max_depth: 1\n"
+    )
+    procs = [
+        worker(redis_url, tmp_path, f"m{i}", "capped", delay=0.01, sources=sources)
+        for i in range(2)
+    ]
+    for i, p in enumerate(procs):
+        assert p.wait(timeout=300) == 0, log_of(tmp_path, f"m{i}")
+    folders = [tmp_path / f"m{i}" for i in range(2)]
+    urls = [u for u, _, _ in fetched(folders)]
+    assert len(urls) == len(set(urls))
+    runs = [
+        duckdb.sql(
+            f"select pages_fetched, requests_skipped, cut_short from '{f}/runs/**/*.parquet'"
+        ).fetchall()[0]
+        for f in folders
+    ]
+    assert sum(r[0] for r in runs) == len(urls)
+    assert sum(r[0] + r[1] for r in runs) == 25, runs
+    # the links left unfollowed are reported, by the workers that found them
+    assert any("max_pages 25" in dict(r[2]).get("one-site", "") for r in runs), runs

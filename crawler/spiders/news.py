@@ -20,13 +20,14 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
-from crawler.items import TICKET, PageItem
+from crawler.items import MAX_PAGES, TICKET, PageItem
 from crawler.links import PageLinks
 from crawler.middlewares import ROBOTS_UNAVAILABLE
 from crawler.sources import (
     Source,
     SourcesConfig,
     SourcesError,
+    cut_short_text,
     demo_sources,
     load_sources,
     with_demo_day,
@@ -66,6 +67,7 @@ class NewsSpider(scrapy.Spider):
         # when the page itself was first reached through a link (see pipelines/group.py).
         self.announced_articles: set[str] = set()
         self.first_error: str | None = None  # the first failed request, for the runs row
+        self.shared = False  # True on a shared frontier (configure)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -96,6 +98,8 @@ class NewsSpider(scrapy.Spider):
                 )
         self.sources = tuple(sources)
         self.proxy = self.proxy_arg or settings.get("PROXY") or self.config.proxy
+        # Workers on a frontier in Redis (crawler/scheduler.py): max_pages is counted there.
+        self.shared = bool(settings.get("REDIS_URL"))
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -134,14 +138,16 @@ class NewsSpider(scrapy.Spider):
         if key in self._requested:
             return None
         limit = src.limit_for(url, depth)
-        if limit is None and self.scheduled[src.name] >= src.max_pages:
-            limit = "max_pages"
+        if limit is None and not self.shared and self.scheduled[src.name] >= src.max_pages:
+            limit = "max_pages"  # a shared frontier counts over all workers (refused_by_frontier)
         if limit is not None:
             # Not marked as requested: a depth-limited page may still come by a shorter path.
             self.refused[src.name][limit].add(key)
             self.crawler.stats.inc_value(f"requests/refused/{limit}")
             return None
         meta = {"source": src.name, "depth": depth, "hint": hint, "referer": referer}
+        if self.shared:
+            meta[MAX_PAGES] = src.max_pages
         if self.proxy:
             meta["proxy"] = self.proxy
         request = scrapy.Request(
@@ -151,19 +157,37 @@ class NewsSpider(scrapy.Spider):
         self.scheduled[src.name] += 1
         return request
 
+    def refused_by_frontier(self, request: scrapy.Request, limit: str) -> None:
+        """The shared frontier refused a request this spider built (its source has max_pages
+        requests over all workers): count it as refused, like a limit of this process."""
+        name = request.meta.get("source")
+        try:
+            key = canonicalise_url(request_url(request.url))
+        except ValueError:
+            return
+        if name is None or key not in self._requested:
+            return
+        self._requested.discard(key)
+        self.scheduled[name] -= 1
+        self.refused[name][limit].add(key)
+        self.crawler.stats.inc_value(f"requests/refused/{limit}")
+
+    def unfollowed(self) -> dict[str, dict[str, tuple[str, list[str]]]]:
+        """The links a limit refused and nothing requested after all: source -> limit ->
+        (the limit's value, the canonical URLs). A crawl worker hands them to the grouping
+        service, which unites those of all workers (pipelines/service.py)."""
+        out: dict[str, dict[str, tuple[str, list[str]]]] = {}
+        for name, limits in sorted(self.refused.items()):
+            src = self._source_named(name)
+            for limit, keys in sorted(limits.items()):
+                lost = sorted(keys - self._requested)
+                if lost:
+                    out.setdefault(name, {})[limit] = (src.limit_value(limit), lost)
+        return out
+
     def cut_short(self) -> dict[str, str]:
         """Sources a limit cut short: name -> which limits, with the links not followed."""
-        out = {}
-        for name, limits in sorted(self.refused.items()):
-            parts = []
-            for limit, keys in sorted(limits.items()):
-                lost = len(keys - self._requested)
-                if lost:
-                    parts.append(f"{limit} {self._source_named(name).limit_value(limit)}: "
-                                 f"{lost} link(s) not followed")  # fmt: skip
-            if parts:
-                out[name] = "; ".join(parts)
-        return out
+        return cut_short_text(self.unfollowed())
 
     # -- callbacks --------------------------------------------------------------------------
     # Each callback lists the links a page leads to as (kind, url, hint, depth) and hands them

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import redis
 
-PROTOCOL = 1
+PROTOCOL = 2  # 2: the bye entry hands over the links not followed ("unfollowed"), not text
 
 _ADD = """
 -- KEYS: run, stream; ARGV: run_id, kind, worker, data. Only into the run that is still open.
