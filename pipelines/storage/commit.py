@@ -8,15 +8,19 @@ fingerprint, group; it writes nothing) against the state's saved grouper and fur
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipelines.analyst.views import rebuild_views
 from pipelines.core.config import GroupingConfig
 from pipelines.core.endofrun import RunResult, end_run
 from pipelines.storage.schemas import schema_for
 from pipelines.storage.state import CrawlState, SeenPage, publish_clusters
 from pipelines.storage.store import DatasetWriter, write_cluster_history
+
+log = logging.getLogger(__name__)
 
 
 def end_run_on_state(
@@ -57,7 +61,8 @@ def write_run(
 
     Order, so that a kill at any moment is recoverable (pipelines/storage/state.recover): the run's
     documents, edges and cluster_history partitions; the new state version and its CURRENT
-    pointer (the commit); the clusters file analysts read; the runs row, written by the caller.
+    pointer (the commit); the clusters file analysts read; the analyst's views
+    (pipelines/analyst/views.py); the runs row, written by the caller.
     Returns the final runs row (`final_row(result.counts)`). With `commit=False` (a reprocess,
     which commits once after replaying every run) the state is only updated in memory.
     """
@@ -89,4 +94,7 @@ def write_run(
         run_row=row,
     )
     publish_clusters(root, state)
+    failed = rebuild_views(root, run_id)
+    if failed:  # the run is committed: its views are rebuilt by the next run or `make report`
+        log.error("%s: the analyst's views were not rebuilt after run %s: %s", root, run_id, failed)
     return row

@@ -36,12 +36,14 @@ __all__ = [
     "cluster_history_schema",
     "edges_schema",
     "runs_schema",
+    "copy_changes_schema",
     "schema_markdown",
     "canonical_doc_id",
     "canonicalise_url",
 ]
 
-# 2: run_id only in the partition folder name, not inside the files; runs.failures, cut_short
+# 2: run_id only in the partition folder name, not inside the files; runs.failures, cut_short.
+# A new table (copy_changes) leaves the existing files as they are and needs no bump.
 SCHEMA_VERSION = 2
 VERSION_KEY = b"syndication_tracker.schema_version"
 TABLE_KEY = b"syndication_tracker.table"
@@ -302,6 +304,40 @@ def runs_schema() -> pa.Schema:
     )
 
 
+def copy_changes_schema() -> pa.Schema:
+    """One row per document that is not its cluster's origin: what the copy changed."""
+    return _schema(
+        "copy_changes",
+        [
+            _f("doc_id", pa.string(), "the copy (documents.doc_id, its latest version)",
+               nullable=False),
+            _f("url", pa.string(), "its URL", nullable=False),
+            _f("domain", pa.string(), "its domain", nullable=False),
+            _f("cluster_id", pa.string(), "the live cluster it belongs to now", nullable=False),
+            _f("origin_doc_id", pa.string(), "doc_id of the cluster's origin", nullable=False),
+            _f("origin_url", pa.string(), "the origin's URL", nullable=False),
+            _f("origin_domain", pa.string(), "the origin's domain", nullable=False),
+            _f("relation", pa.string(),
+               "duplicate, or excerpt: the copy kept under 80% of the origin's text and nearly "
+               "all of its own comes from it", nullable=False),
+            _f("title", pa.string(), "the copy's headline"),
+            _f("origin_title", pa.string(), "the origin's headline"),
+            _f("headline_changed", pa.bool_(),
+               "headlines differ once normalised; null when either is missing"),
+            _f("sentences_added", pa.list_(pa.string()),
+               "sentences of the copy not in the origin, in the copy's order", nullable=False),
+            _f("sentences_removed", pa.list_(pa.string()),
+               "sentences of the origin not in the copy, in the origin's order", nullable=False),
+            _f("share_kept", pa.float32(),
+               "share of the origin's words in sentences the copy kept (0..1)", nullable=False),
+            _f("lag_seconds", pa.int64(),
+               "published_at of the copy minus that of the origin; null when either is unknown"),
+            _f("as_of_run", pa.string(), "the committed run this snapshot describes",
+               nullable=False),
+        ],
+    )  # fmt: skip
+
+
 # Builders by table name. documents takes num_perm; the others take no argument.
 TABLES = {
     "pages": pages_schema,
@@ -310,6 +346,7 @@ TABLES = {
     "cluster_history": cluster_history_schema,
     "edges": edges_schema,
     "runs": runs_schema,
+    "copy_changes": copy_changes_schema,
 }
 PARTITIONED_TABLES = frozenset({"pages", "documents", "cluster_history", "edges", "runs"})
 

@@ -525,8 +525,8 @@ def recover(data_dir: str | os.PathLike[str], *, current_run: str | None = None)
     - derived partitions (documents, edges, cluster_history) of a run that never committed are
       removed, and its runs row becomes ``interrupted``; its pages stay (they are a true record
       of what was fetched), and the next run fetches those URLs again;
-    - a run that committed but was killed before its last two writes gets its clusters file and
-      runs row from the state;
+    - a run that committed but was killed before its last writes gets its clusters file, the
+      analyst's views and its runs row from the state;
     - state version folders that were never committed are removed.
     """
     root = Path(data_dir)
@@ -562,8 +562,14 @@ def recover(data_dir: str | os.PathLike[str], *, current_run: str | None = None)
             if row["status"] == "running" and rid == manifest.get("run_id"):
                 saved = json.loads((folder / "run.json").read_text(encoding="utf-8"))
                 _publish_clusters(root, folder)
+                from pipelines.analyst.views import rebuild_views  # it reads this module
+
+                failed = rebuild_views(root, rid)
                 write_run_record(root, _run_row_from_json(saved))
-                done.append(f"run {rid} committed before it was killed: finished its records")
+                views = f" (its views were not rebuilt: {failed})" if failed else ""
+                done.append(
+                    f"run {rid} committed before it was killed: finished its records{views}"
+                )
             continue
         if row["status"] == "running":
             row = dict(row)
