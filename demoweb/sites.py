@@ -20,7 +20,7 @@ from html import escape
 
 from demoweb import heavy as hv
 from demoweb.text import FIRST_NAMES, LAST_NAMES, PLACE_A, PLACE_B
-from demoweb.world import Site, hash_s, rng_for
+from demoweb.world import NETWORK_LINE, Site, hash_s, rng_for
 
 MONTHS = (
     "January February March April May June July August September October November December"
@@ -330,6 +330,22 @@ def _head(
         f"<title>{esc(title)} | {esc(site.name)}</title>",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
     )
+    for ident in site.analytics:  # the accounts a real page loads (world._with_accounts)
+        if ident.startswith("GTM-"):
+            doc.add(
+                "<script>(function(w,d,s,l,i){w[l]=w[l]||[];w[l].push({'gtm.start':"
+                "new Date().getTime(),event:'gtm.js'});})(window,document,'script',"
+                f"'dataLayer','{ident}');</script>"
+            )
+        else:
+            doc.add(
+                f'<script async src="https://www.googletagmanager.com/gtag/js?id={ident}"></script>'
+            )
+    if site.ad_client:
+        doc.add(
+            '<script async src="https://pagead2.googlesyndication.com/pagead/js/adsbygoogle.js'
+            f'?client={site.ad_client}" crossorigin="anonymous"></script>'
+        )
     if canonical:
         doc.add(f'<link rel="canonical" href="{attr(canonical)}">')
     doc.add(extra, heavy, f'<link rel="stylesheet" href="/static/{site.template}.css"></head>\n')
@@ -496,6 +512,8 @@ def _furniture_blocks(
         for k, ad in enumerate(bodies):
             at = max(1, (k + 1) * n // (len(bodies) + 1))
             mid.append((at, ad, esc(ad), ""))
+    if site.network and r.random() < 0.9:  # the planted network's line (world.NETWORK_LINE),
+        mid.append((pos(), NETWORK_LINE, esc(NETWORK_LINE), ""))  # marked up as body text
     return mid, end
 
 

@@ -8,6 +8,7 @@ per-site listing indexes (in web.py) look at all stories, and they are built laz
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from dataclasses import dataclass, field
@@ -42,6 +43,13 @@ SECTION_DEFS: dict[str, tuple[str, ...]] = {
     "weather": ("weather",),
 }
 COPY_KINDS = ("verbatim", "excerpt", "edited", "ads_inserted")
+# A planted network of outlets run by one operator, as researchers find them: the sites at these
+# positions (in host order) share a tag manager and an AdSense account, the template and header
+# of the first of them, and a line about the network in their articles. Each keeps its own
+# analytics id, name, sections and editorial habits, and copies stories as any site does.
+NETWORK = "lakeshore-community-news"
+NETWORK_SITES = (5, 8, 10)  # not 1 or 7: those carry the briefs
+NETWORK_LINE = "This newsroom is part of the Lakeshore Community News network."
 
 
 def seed_int(*parts: object) -> int:
@@ -99,6 +107,11 @@ class Site:
     leaky: tuple[str, ...]  # furniture kinds this site sometimes marks up like body text
     credit_boxed: bool  # credit line inside a "syndication" container instead of a plain <p>
     popular_searches: tuple[str, ...] = ()
+    # Accounts its pages load (sites.py puts them in <head>): analytics and tag manager ids, an
+    # AdSense publisher id. The sites of a planted network share some (see NETWORK).
+    analytics: tuple[str, ...] = ()
+    ad_client: str | None = None
+    network: str | None = None  # the planted network it belongs to (ground truth)
 
 
 @dataclass(frozen=True)
@@ -208,7 +221,49 @@ def make_sites(seed: int, n: int) -> list[Site]:
                 ),
             )
         )
-    return sites
+    return _with_accounts(seed, sites)
+
+
+def _with_accounts(seed: int, sites: list[Site]) -> list[Site]:
+    """Give each site its analytics and ad accounts and plant the network (NETWORK).
+
+    The ids come from a stream of their own, so every other property of a site is what it was
+    before sites had accounts."""
+    r = rng_for("accounts", seed)
+
+    def code(n: int) -> str:
+        while True:
+            value = "".join(r.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(n))
+            if any(ch.isdigit() for ch in value):
+                return value
+
+    def pub() -> str:
+        return "ca-pub-" + "".join(r.choice("0123456789") for _ in range(16))
+
+    shared_gtm, shared_pub = f"GTM-{code(7)}", pub()
+    lead = sites[NETWORK_SITES[0]]
+    out = []
+    for site in sites:
+        ids = [f"UA-{r.randrange(10**6, 10**8)}-{r.randint(1, 3)}"]
+        if r.random() < 0.7:
+            ids.append(f"G-{code(10)}")
+        own_gtm = f"GTM-{code(7)}" if r.random() < 0.4 else None
+        own_pub = pub() if r.random() < 0.5 else None
+        if site.index in NETWORK_SITES:
+            site = dataclasses.replace(
+                site,
+                analytics=(*ids, shared_gtm),
+                ad_client=shared_pub,
+                network=NETWORK,
+                template=lead.template,
+                chrome=lead.chrome,
+            )
+        else:
+            site = dataclasses.replace(
+                site, analytics=(*ids, *([own_gtm] if own_gtm else [])), ad_client=own_pub
+            )
+        out.append(site)
+    return out
 
 
 def n_copies(rng: random.Random, max_copies: int) -> int:

@@ -26,7 +26,13 @@ import pyarrow.parquet as pq
 
 from pipelines.core.decode import decode_html
 from pipelines.core.extract import make_pool, worker_count
-from pipelines.core.metrics import EvaluationSummary, ExtractionCase, score_extraction, summarise
+from pipelines.core.metrics import (
+    EvaluationSummary,
+    ExtractionCase,
+    network_scores,
+    score_extraction,
+    summarise,
+)
 from pipelines.core.urls import canonicalise_url
 from pipelines.storage.store import decompress_html, read_table
 
@@ -162,6 +168,7 @@ def evaluate(
         origin_total += 1
         origin_right += canonicalise_url(c["origin_url"]) == true_origin
 
+    networks = _network_scores(data_dir, web)
     non_article_docs = sum(1 for u in doc_by_url if u not in articles)
     fetched_articles = [u for u in articles if u in fetched_ok]
     return summarise(
@@ -180,7 +187,21 @@ def evaluate(
         seed=web["seed"],
         sites=web["sites"],
         stories=web["stories"],
-    )
+    ).with_networks(networks)
+
+
+def _network_scores(data_dir: Path, web: dict[str, Any]) -> dict[str, Any]:
+    """`network_scores` of the crawl's `sites` view against the web's planted network."""
+    from demoweb.world import make_sites
+    from pipelines.analyst.views import publish_views, view_path, views_stale
+
+    if views_stale(data_dir):
+        publish_views(data_dir)
+    planted = {s.host: s.network for s in make_sites(web["seed"], web["sites"])}
+    path = view_path(data_dir, "sites")
+    rows = pq.read_table(path, columns=["domain", "network_id"]).to_pylist()
+    found = {r["domain"]: r["network_id"] for r in rows}
+    return network_scores(found, planted)
 
 
 def format_table(s: EvaluationSummary) -> str:
@@ -211,6 +232,11 @@ def format_table(s: EvaluationSummary) -> str:
     lines.append(f"  {'article pages -> documents':<32}{s.article_pages_as_documents:>10.4f}")
     lines.append(f"  {'non-article pages -> documents':<32}{s.non_article_pages_as_documents:>10}")
     lines.append(f"  {'origin right (clusters >= 2)':<32}{_fmt(s.origin_accuracy):>10}")
+    lines += ["", "site networks (sites.network_id)"]
+    lines.append(f"  {'pairs precision':<32}{_fmt(s.network_pair_precision):>10}")
+    lines.append(f"  {'pairs recall':<32}{_fmt(s.network_pair_recall):>10}")
+    found = f"{s.networks_found_exactly} of {s.networks_planted}"
+    lines.append(f"  {'planted networks found exactly':<32}{found:>10}")
     return "\n".join(lines)
 
 

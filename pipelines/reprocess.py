@@ -31,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.analyst.views import VIEWS, rebuild_views
+from pipelines.analyst.views import rebuild_views
 from pipelines.core.config import GroupingConfig, IncompatibleStateError
 from pipelines.core.discovery import announce, announced_by
 from pipelines.core.extract import (
@@ -53,7 +53,7 @@ from pipelines.storage.state import (
 )
 from pipelines.storage.store import decompress_html, new_run_id, read_table
 
-DERIVED_TABLES = ("documents", "edges", "clusters", "cluster_history", *VIEWS, "state")
+DERIVED_TABLES = ("documents", "edges", "clusters", "cluster_history", "state")
 PAGE_COLUMNS = [
     "url",
     "final_url",
@@ -188,10 +188,11 @@ def reprocess(
             run_row=row,
         )
         publish_clusters(staging, state)
-        failed = rebuild_views(staging, last)
-        if failed:
-            raise RuntimeError(f"the analyst's views could not be rebuilt: {failed}")
     swap_in(staging, root)
+    if by_run:  # the views read the pages too, which stay in `root`
+        failed = rebuild_views(root, max(by_run))
+        if failed:
+            print(f"warning: the analyst's views were not rebuilt: {failed}", file=sys.stderr)
     return {"pages": len(rows), "errors": errors, "runs": len(by_run), **totals}
 
 

@@ -221,6 +221,10 @@ JSON_KEYS = [
     "stories",
     "n_documents",
     "n_clusters",
+    "network_pair_precision",
+    "network_pair_recall",
+    "networks_planted",
+    "networks_found_exactly",
 ]
 
 

@@ -54,3 +54,9 @@ def test_copy_kinds_are_found_and_negatives_kept_apart(scores: dict[str, Any]) -
         assert recall is not None and recall >= 0.95, (kind, recall)
     assert scores["false_merge_share"] is not None and scores["false_merge_share"] <= 0.01
     assert scores["non_article_pages_as_documents"] == 0
+
+
+def test_the_planted_site_network_is_found_exactly(scores: dict[str, Any]) -> None:
+    assert scores["networks_planted"] == 1
+    assert scores["networks_found_exactly"] == 1
+    assert scores["network_pair_precision"] == 1.0 and scores["network_pair_recall"] == 1.0

@@ -23,7 +23,8 @@ import json
 import re
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -294,9 +295,19 @@ class EvaluationSummary:
     stories: int = 0
     n_documents: int = 0
     n_clusters: int = 0
+    # Site networks (sites.network_id against the web's planted network): pairs of sites put in
+    # one network, and planted networks found exactly (all their sites and no other).
+    network_pair_precision: float | None = None
+    network_pair_recall: float | None = None
+    networks_planted: int = 0
+    networks_found_exactly: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def with_networks(self, scores: Mapping[str, Any]) -> EvaluationSummary:
+        """This summary with the site-network figures of `network_scores`."""
+        return replace(self, **scores)
 
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), allow_nan=False, **kwargs)
@@ -321,6 +332,37 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
+
+
+def network_scores(
+    found: Mapping[str, str | None], planted: Mapping[str, str | None]
+) -> dict[str, Any]:
+    """How well the networks found (site -> network id or None) match the planted ones, over
+    the sites of `planted`: pairwise precision and recall of "same network", and how many
+    planted networks came out exactly (one found group holding all their sites and no other).
+    Precision is None when no pair was put together, recall when nothing was planted."""
+
+    def groups(labels: Mapping[str, str | None]) -> dict[str, frozenset[str]]:
+        out: dict[str, set[str]] = {}
+        for site in planted:
+            if labels.get(site) is not None:
+                out.setdefault(str(labels[site]), set()).add(site)
+        return {k: frozenset(v) for k, v in out.items()}
+
+    def pairs(gs: Iterable[frozenset[str]]) -> set[tuple[str, str]]:
+        return {p for g in gs for p in combinations(sorted(g), 2)}
+
+    true_groups, found_groups = groups(planted), groups(found)
+    true_pairs, found_pairs = pairs(true_groups.values()), pairs(found_groups.values())
+    both = len(true_pairs & found_pairs)
+    return {
+        "network_pair_precision": both / len(found_pairs) if found_pairs else None,
+        "network_pair_recall": both / len(true_pairs) if true_pairs else None,
+        "networks_planted": len(true_groups),
+        "networks_found_exactly": sum(
+            1 for g in true_groups.values() if g in set(found_groups.values())
+        ),
+    }
 
 
 def summarise(

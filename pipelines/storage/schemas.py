@@ -37,13 +37,15 @@ __all__ = [
     "edges_schema",
     "runs_schema",
     "copy_changes_schema",
+    "sites_schema",
+    "site_links_schema",
     "schema_markdown",
     "canonical_doc_id",
     "canonicalise_url",
 ]
 
 # 2: run_id only in the partition folder name, not inside the files; runs.failures, cut_short.
-# A new table (copy_changes) leaves the existing files as they are and needs no bump.
+# New tables (copy_changes, sites, site_links) leave the existing files as they are: no bump.
 SCHEMA_VERSION = 2
 VERSION_KEY = b"syndication_tracker.schema_version"
 TABLE_KEY = b"syndication_tracker.table"
@@ -338,6 +340,73 @@ def copy_changes_schema() -> pa.Schema:
     )  # fmt: skip
 
 
+def sites_schema() -> pa.Schema:
+    """One row per domain with documents: what it publishes and who seems to run it."""
+    count = pa.int64()
+    strings = pa.list_(pa.string())
+    return _schema(
+        "sites",
+        [
+            _f("domain", pa.string(), "host, lowercased (documents.domain)", nullable=False),
+            _f("site_name", pa.string(), "the publisher name its pages give most often"),
+            _f("pages", count, "distinct URLs of the domain that answered 200", nullable=False),
+            _f("articles", count, "documents (latest versions)", nullable=False),
+            _f("originals", count, "documents that are no other document's copy",
+               nullable=False),
+            _f("copies", count, "documents that copy another site's or its own original",
+               nullable=False),
+            _f("copied_by_others", count, "copies, anywhere, of the originals it published",
+               nullable=False),
+            _f("copied_from", strings, "domains whose originals it carries, most copies first",
+               nullable=False),
+            _f("analytics_ids", strings, "Google Analytics (UA-, G-) and Tag Manager (GTM-) ids "
+               "on its sampled pages", nullable=False),
+            _f("ad_ids", strings, "AdSense publisher ids (ca-pub-) on its sampled pages",
+               nullable=False),
+            _f("template_fingerprint", pa.string(),
+               "16 hex of SHA-1 of its template tokens (tag.class names on half its sampled "
+               "pages); equal fingerprints, same template; null when no page was sampled"),
+            _f("template_size", pa.int32(), "number of template tokens", nullable=False),
+            _f("pages_sampled", pa.int32(), "latest article pages read for ids and template "
+               "(at most 30)", nullable=False),
+            _f("bylines", strings, "authors on 3 or more of its documents, most first",
+               nullable=False),
+            _f("furniture_lines", strings, "lines removed as furniture from 3 or more and 10% of "
+               "its documents, most first", nullable=False),
+            _f("network_id", pa.string(), "the network of sites it was found in "
+               "(site_links); null when none"),
+            _f("as_of_run", pa.string(), "the committed run this snapshot describes",
+               nullable=False),
+        ],
+    )  # fmt: skip
+
+
+def site_links_schema() -> pa.Schema:
+    """One row per pair of sites with copies, an id or a furniture line in common."""
+    count = pa.int64()
+    strings = pa.list_(pa.string())
+    return _schema(
+        "site_links",
+        [
+            _f("site_a", pa.string(), "one domain (site_a < site_b)", nullable=False),
+            _f("site_b", pa.string(), "the other", nullable=False),
+            _f("copies_a_to_b", count, "copies on site_b of originals of site_a", nullable=False),
+            _f("copies_b_to_a", count, "copies on site_a of originals of site_b", nullable=False),
+            _f("shared_ids", strings, "analytics and ad ids found on both", nullable=False),
+            _f("shared_furniture", strings, "furniture lines of both (sites.furniture_lines)",
+               nullable=False),
+            _f("template_similarity", pa.float32(),
+               "Jaccard similarity of their template tokens (0..1)", nullable=False),
+            _f("link_reason", pa.string(),
+               "why the pair is linked into a network: analytics id, ad id and another id / "
+               "template / furniture, template and furniture; null when it is not"),
+            _f("network_id", pa.string(), "the network both belong to; null otherwise"),
+            _f("as_of_run", pa.string(), "the committed run this snapshot describes",
+               nullable=False),
+        ],
+    )  # fmt: skip
+
+
 # Builders by table name. documents takes num_perm; the others take no argument.
 TABLES = {
     "pages": pages_schema,
@@ -347,6 +416,8 @@ TABLES = {
     "edges": edges_schema,
     "runs": runs_schema,
     "copy_changes": copy_changes_schema,
+    "sites": sites_schema,
+    "site_links": site_links_schema,
 }
 PARTITIONED_TABLES = frozenset({"pages", "documents", "cluster_history", "edges", "runs"})
 
