@@ -26,7 +26,7 @@ SPARK_OUT ?= $(DATA)/spark_group
 SPARK_DOCUMENTS ?= 50000
 
 .DEFAULT_GOAL := help
-.PHONY: help venv redis-server test test-fast crawl crawl-cluster demo-web reprocess migrate spark-group evaluate evaluate-real bench bench-realtext bench-scale bench-spark bench-cluster lint clean
+.PHONY: help venv redis-server chromium test test-fast crawl report crawl-cluster demo-web reprocess migrate spark-group evaluate evaluate-real bench bench-realtext bench-scale bench-spark bench-cluster lint clean
 
 help: ## list the targets
 	@echo "Syndication Tracker"
@@ -52,15 +52,27 @@ redis-server:
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q redis-server >/dev/null; } || \
 	  { echo "error: could not install redis-server; install it (apt-get install redis-server) and retry" >&2; exit 1; }; }
 
-test: $(STAMP) redis-server ## run the test suite
+# The report's test opens it in a headless Chromium (Playwright drives Debian's package).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (apt-get)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; } || \
+	  { echo "error: could not install chromium; install it (apt-get install chromium) and retry" >&2; exit 1; }; }
+
+test: $(STAMP) redis-server chromium ## run the test suite
 	$(PY) -m pytest
 
 test-fast: $(STAMP) redis-server ## the unit tests only, no crawl (under a minute)
 	$(PY) -m pytest -m "not crawl" -q
 
 # DAY given on the command line (make crawl DAY=2) moves the demo web of the sources file to that day.
-crawl: $(STAMP) ## crawl the sources into DATA: only what is new since the last run (DAY=N: demo web day)
-	$(PY) -m crawler.run --sources $(SOURCES) --data $(DATA) $(if $(filter command line,$(origin DAY)),--demo-day $(DAY))
+crawl: $(STAMP) ## crawl the sources into DATA: only what is new since the last run (DAY=N: demo web day, REPORT=1: then make report)
+	$(PY) -m crawler.run --sources $(SOURCES) --data $(DATA) $(if $(filter command line,$(origin DAY)),--demo-day $(DAY)) $(if $(REPORT),--report)
+
+report: $(STAMP) ## the static HTML report of DATA in DATA/report/ (opens from disk, no network)
+	$(PY) -m pipelines.report --data $(DATA)
 
 reprocess: $(STAMP) ## rebuild documents, edges, clusters and the state from the stored pages (no crawl)
 	$(PY) -m pipelines.reprocess --data $(DATA)

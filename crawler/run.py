@@ -236,6 +236,9 @@ def run_parser(prog: str) -> argparse.ArgumentParser:
         help="fetch through this HTTP proxy (a demo web already running: nothing is started)",
     )
     parser.add_argument("--quiet", action="store_true", help="no summary at the end")
+    parser.add_argument(
+        "--report", action="store_true", help="rebuild DATA/report/ after the run (make report)"
+    )
     return parser
 
 
@@ -306,6 +309,11 @@ def _locked_run(
         from pipelines.summary import print_summary
 
         print_summary(data_dir, row.get("run_id"))
+    if args.report and row.get("status") in ("ok", "interrupted"):
+        # A process of its own, as the views: DuckDB and the report's reads stay out of this one.
+        done = subprocess.run([sys.executable, "-m", "pipelines.report", "--data", str(data_dir)])
+        if done.returncode:
+            print(f"warning: the report was not rebuilt (exit {done.returncode})", file=sys.stderr)
     if row.get("status") not in ("ok", "interrupted"):
         print(f"error: run {row.get('run_id')} failed: {row.get('error')}", file=sys.stderr)
         return EXIT_FAILED
