@@ -69,7 +69,7 @@ test-fast: $(STAMP) redis-server ## the unit tests only, no crawl (under a minut
 
 # DAY given on the command line (make crawl DAY=2) moves the demo web of the sources file to that day.
 crawl: $(STAMP) ## crawl the sources into DATA: only what is new since the last run (DAY=N: demo web day, REPORT=1: then make report)
-	$(PY) -m crawler.run --sources $(SOURCES) --data $(DATA) $(if $(filter command line,$(origin DAY)),--demo-day $(DAY)) $(if $(REPORT),--report)
+	$(PY) -m crawler.run --sources $(SOURCES) --data $(DATA) $(if $(filter command line,$(origin DAY)),--demo-day $(DAY)) $(if $(REPORT),--report) $(if $(WATCH),--watch $(WATCH)) $(if $(WATCH_JSON),--watch-json $(WATCH_JSON))
 
 report: $(STAMP) ## the static HTML report of DATA in DATA/report/ (opens from disk, no network)
 	$(PY) -m pipelines.report --data $(DATA)

@@ -1,7 +1,7 @@
 """`make crawl`: validate the sources, start the demo web when configured, crawl, summarise.
 
     python -m crawler.run [--sources sources.yaml] [--data data] [--bench] [--demo-day N]
-        [--proxy URL]
+        [--proxy URL] [--watch watch.yaml] [--watch-json FILE] [--report]
 
 One run at a time per data folder: the run holds `DATA/.lock` (fcntl.flock, released by the
 kernel however the process ends). Before any request it finishes what a killed run left
@@ -171,6 +171,12 @@ def main(
     config = sources_of(args.sources, args.demo_day)
     if config is None:
         return EXIT_CONFIG
+    from pipelines.analyst.watch import watch_file
+
+    watch = watch_file(args.watch)
+    if watch is False:
+        return EXIT_CONFIG
+    extra_settings = {**(extra_settings or {}), **({"WATCH_FILE": str(watch)} if watch else {})}
     data_dir = Path(args.data)
     from pipelines.storage.state import RunLockedError, run_lock
 
@@ -239,6 +245,16 @@ def run_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--report", action="store_true", help="rebuild DATA/report/ after the run (make report)"
     )
+    parser.add_argument(
+        "--watch",
+        metavar="FILE",
+        help="the watch list (default: watch.yaml when there is one)",
+    )
+    parser.add_argument(
+        "--watch-json",
+        metavar="FILE",
+        help="write the run's watch list hits to FILE as JSON (for an alerting hook)",
+    )
     return parser
 
 
@@ -246,6 +262,10 @@ def run_for_service(argv: list[str], *, prog: str, extra_settings: dict[str, Any
     """A crawl worker that hands its pages to a grouping service (crawler/worker.py --service):
     no data folder of its own (no lock, no recovery, no summary: the service has them)."""
     args = run_parser(prog).parse_args(argv)
+    if args.watch or args.watch_json or args.report:
+        print("error: --watch, --watch-json and --report belong to the grouping service "
+              "(python -m pipelines.service), not to a crawl worker", file=sys.stderr)  # fmt: skip
+        return EXIT_CONFIG
     config = sources_of(args.sources, args.demo_day)
     if config is None:
         return EXIT_CONFIG
@@ -309,6 +329,10 @@ def _locked_run(
         from pipelines.summary import print_summary
 
         print_summary(data_dir, row.get("run_id"))
+    if args.watch_json:
+        from pipelines.analyst.watch import write_watch_json
+
+        write_watch_json(data_dir, row.get("run_id"), Path(args.watch_json))
     if args.report and row.get("status") in ("ok", "interrupted"):
         # A process of its own, as the views: DuckDB and the report's reads stay out of this one.
         done = subprocess.run([sys.executable, "-m", "pipelines.report", "--data", str(data_dir)])

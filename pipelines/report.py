@@ -7,7 +7,7 @@ Pages (every one opens from disk with no network: plotly.js and the style sheet 
 
 - `index.html`, the overview: the figures of the last run and of all runs, runs over time
   (pages fetched, documents new and changed, clusters new / grown / merged), failures by kind,
-  originals and copies overall and per site, the watch list's hits;
+  originals and copies overall and per site, the watch list's hits (all runs);
 - `stories.html`: the stories (clusters of two or more documents) ranked by spread: domains,
   copies, hours from the first to the last copy; a search box filters them;
 - `story/<cluster_id>.html`, one per story (the `--max-stories` most spread): the timeline of
@@ -294,7 +294,40 @@ class Report:
         else:
             body.append(f"<p>{metric('failures.total', 0)} failures in all runs.</p>")
         body.append(self.with_and_without_copies())
+        body.append(self.watch_hits())
         return "\n".join(body)
+
+    def watch_hits(self) -> str:
+        if not any((self.root / "watch_hits").glob("**/*.parquet")):
+            return (
+                f"<h2>Watch list</h2><p>{metric('watch_hits', 0)} hits: no run had a watch list "
+                '(watch.yaml, README "The watch list").</p>'
+            )
+        rows = self.q(
+            f"""select run_id, watch_name, watched, domain, url, title, is_origin, published_at
+                from {self.g("watch_hits")} order by run_id desc, watch_name, fetched_at"""
+        )
+        per = self.q(
+            f"select watch_name, count(*) from {self.g('watch_hits')} group by 1 order by 1"
+        )
+        items = ", ".join(f"{esc(n)} {metric(f'watch.{n}.hits', c)}" for n, c in per)
+        return (
+            f"<h2>Watch list</h2><p>{metric('watch_hits', len(rows))} new documents of watched "
+            f"stories and phrases over all runs ({items}).</p>"
+            + table(
+                ["run", "watched", "site", "document", "published"],
+                (
+                    [
+                        esc(r[0]),
+                        f"{esc(r[1])}<br><span class=muted>{esc(r[2])}</span>",
+                        esc(r[3]) + (" (origin)" if r[6] else ""),
+                        f'<a href="{esc(r[4])}">{esc(r[5] or r[4])}</a>',
+                        esc(r[7]),
+                    ]
+                    for r in rows
+                ),
+            )  # fmt: skip
+        )
 
     def with_and_without_copies(self) -> str:
         rows = self.q(

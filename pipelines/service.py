@@ -40,6 +40,7 @@ import socket
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ import redis
 
 from crawler.frontier import RedisFrontier
 from crawler.sources import cut_short_text
+from pipelines.analyst.watch import WatchItem, load_watch, watch_file, write_watch_json
 from pipelines.core.config import GroupingConfig, IncompatibleStateError
 from pipelines.core.urls import canonicalise_url
 from pipelines.stages.context import RunContext
@@ -108,7 +110,9 @@ class GroupingService:
         grouping: GroupingConfig,
         *,
         report: Any = None,
+        watch: Sequence[WatchItem] = (),
     ) -> None:
+        self.watch = tuple(watch)
         self.client = client
         self.crawl = crawl
         self.data_dir = data_dir
@@ -327,7 +331,7 @@ class GroupingService:
             result = end_run_on_state(
                 ctx.run_id, ctx.grouping, ctx.state, ctx.documents, ctx.extract_hashes
             )
-            row = write_run(self.data_dir, result, ctx.state, ctx.seen, final_row)
+            row = write_run(self.data_dir, result, ctx.state, ctx.seen, final_row, watch=self.watch)
         except Exception as exc:
             row = self._row("failed", finished_at=datetime.now(UTC),
                             error=f"{type(exc).__name__}: {exc}")  # fmt: skip
@@ -366,7 +370,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="data", help="the data folder (default: data)")
     parser.add_argument("--poll", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--quiet", action="store_true", help="no summary at the end")
+    parser.add_argument(
+        "--watch", metavar="FILE", help="the watch list (default: watch.yaml when there is one)"
+    )
+    parser.add_argument(
+        "--watch-json", metavar="FILE", help="write the run's watch list hits to FILE as JSON"
+    )
+    parser.add_argument("--report", action="store_true", help="rebuild DATA/report/ after it")
     args = parser.parse_args(argv)
+    watch_path = watch_file(args.watch)
+    if watch_path is False:
+        return EXIT_CONFIG
+    watch = load_watch(watch_path) if watch_path else ()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s"
     )
@@ -384,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     def report(line: str) -> None:
         print(f"service: {line}", file=sys.stderr, flush=True)
 
-    service = GroupingService(client, args.crawl, data_dir, grouping, report=report)
+    service = GroupingService(client, args.crawl, data_dir, grouping, report=report, watch=watch)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
@@ -413,6 +428,14 @@ def main(argv: list[str] | None = None) -> int:
         from pipelines.summary import print_summary
 
         print_summary(data_dir, row.get("run_id"))
+    if args.watch_json:
+        write_watch_json(data_dir, row.get("run_id"), Path(args.watch_json))
+    if args.report and row.get("status") == "ok":
+        import subprocess
+
+        done = subprocess.run([sys.executable, "-m", "pipelines.report", "--data", str(data_dir)])
+        if done.returncode:
+            print(f"warning: the report was not rebuilt (exit {done.returncode})", file=sys.stderr)
     if row.get("status") != "ok":
         print(f"error: run {row.get('run_id')} failed: {row.get('error')}", file=sys.stderr)
         return EXIT_FAILED

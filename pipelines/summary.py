@@ -56,6 +56,16 @@ def print_summary(data_dir: Path, run_id: str | None) -> None:
         for cid, size, ndom, title, domains in top:
             print(f"    {cid}  {size} copies on {ndom} domains  {(title or '')[:60]!r}")
             print(f"      {domains[:110]}")
+    hits_dir = root / "watch_hits" / f"run_id={run_id}"
+    if hits_dir.is_dir():
+        hits = con.execute(
+            f"""select watch_name, count(*), string_agg(distinct domain, ', ' order by domain)
+                from {g("watch_hits")} where run_id = ? group by 1 order by 1""",
+            [run_id],
+        ).fetchall()
+        print("  watch list      new copies of watched stories and phrases:")
+        for name, n, domains in hits:
+            print(f"    {name}: {n} new on {domains[:100]}")
     print(f"  data            {root.resolve()}/{{pages,documents,clusters,edges,runs}}")
     print("  start with:")
     print(f"    {start_with(root)}")

@@ -114,6 +114,11 @@ def test_overview(browser: Any, report: Path, demo_crawl: dict[str, Any]) -> Non
         assert int(m[f"site.{domain}.copies"]) == copies_here
     for run_id, new in sql(data, "select run_id, documents_new from 'DATA/runs/**/*.parquet'"):
         assert int(m[f"run.{run_id}.documents_new"]) == new
+    # The suite's crawl runs from the repository, so it used watch.yaml.
+    hits = sql(data, "select watch_name, count(*) from 'DATA/watch_hits/**/*.parquet' group by 1")
+    assert int(m["watch_hits"]) == sum(n for _, n in hits) > 0
+    for name, n in hits:
+        assert int(m[f"watch.{name}.hits"]) == n
 
 
 def test_stories_and_their_search(browser: Any, report: Path, demo_crawl: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
+from pipelines.analyst.watch import load_watch
 from pipelines.core.extract import TRAFILATURA_OPTIONS
 from pipelines.stages.context import RunContext
 from pipelines.stages.group import add_announced
@@ -193,7 +194,9 @@ class WritePipeline:
             result = end_run_on_state(
                 ctx.run_id, ctx.grouping, ctx.state, ctx.documents, ctx.extract_hashes
             )
-            row = write_run(ctx.data_dir, result, ctx.state, ctx.seen, final_row)
+            watch = self.crawler.settings.get("WATCH_FILE")
+            items = load_watch(watch) if watch else ()
+            row = write_run(ctx.data_dir, result, ctx.state, ctx.seen, final_row, watch=items)
         except Exception as exc:
             row = self._row(
                 "failed", finished_at=datetime.now(UTC), error=f"{type(exc).__name__}: {exc}"

@@ -9,11 +9,12 @@ fingerprint, group; it writes nothing) against the state's saved grouper and fur
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from pipelines.analyst.views import rebuild_views
+from pipelines.analyst.watch import WatchItem, watch_hit_rows
 from pipelines.core.config import GroupingConfig
 from pipelines.core.endofrun import RunResult, end_run
 from pipelines.storage.schemas import schema_for
@@ -48,6 +49,21 @@ def end_run_on_state(
     )
 
 
+def watched(result: RunResult, watch: Sequence[WatchItem]) -> list[dict[str, Any]]:
+    """The `watch_hits` rows of a run's result (pipelines/analyst/watch.py)."""
+    grouper = result.grouper
+
+    def cluster_of(doc_id: str) -> str | None:
+        try:
+            return grouper.cluster_of(doc_id) if grouper is not None else None
+        except KeyError:
+            return None
+
+    return watch_hit_rows(
+        watch, result.run_id, result.documents, result.docs, result.clusters, cluster_of
+    )
+
+
 def write_run(
     root: Path,
     result: RunResult,
@@ -56,13 +72,14 @@ def write_run(
     final_row: Callable[[dict[str, int]], dict[str, Any]],
     *,
     commit: bool = True,
+    watch: Sequence[WatchItem] = (),
 ) -> dict[str, Any]:
     """Write a run's result (pipelines.core.endofrun.end_run) and commit the state.
 
     Order, so that a kill at any moment is recoverable (pipelines/storage/state.recover): the run's
-    documents, edges and cluster_history partitions; the new state version and its CURRENT
-    pointer (the commit); the clusters file analysts read; the analyst's views
-    (pipelines/analyst/views.py); the runs row, written by the caller.
+    documents, edges, cluster_history and watch_hits partitions (`watch`: the watch list); the
+    new state version and its CURRENT pointer (the commit); the clusters file analysts read; the
+    analyst's views (pipelines/analyst/views.py); the runs row, written by the caller.
     Returns the final runs row (`final_row(result.counts)`). With `commit=False` (a reprocess,
     which commits once after replaying every run) the state is only updated in memory.
     """
@@ -77,6 +94,10 @@ def write_run(
     if result.changed_clusters:
         changed = sorted(set(result.changed_clusters))
         write_cluster_history(root, [result.clusters[c] for c in changed], run_id=run_id)
+    hits = watched(result, watch)
+    if hits:
+        with DatasetWriter(root, "watch_hits", schema_for("watch_hits"), run_id) as w:
+            w.write_rows(hits)
     seen = dict(state.seen)
     seen.update(seen_updates)
     row = final_row(result.counts)

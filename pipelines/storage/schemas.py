@@ -39,13 +39,14 @@ __all__ = [
     "copy_changes_schema",
     "sites_schema",
     "site_links_schema",
+    "watch_hits_schema",
     "schema_markdown",
     "canonical_doc_id",
     "canonicalise_url",
 ]
 
 # 2: run_id only in the partition folder name, not inside the files; runs.failures, cut_short.
-# New tables (copy_changes, sites, site_links) leave the existing files as they are: no bump.
+# New tables (copy_changes, sites, site_links, watch_hits) leave the existing files: no bump.
 SCHEMA_VERSION = 2
 VERSION_KEY = b"syndication_tracker.schema_version"
 TABLE_KEY = b"syndication_tracker.table"
@@ -407,6 +408,28 @@ def site_links_schema() -> pa.Schema:
     )  # fmt: skip
 
 
+def watch_hits_schema() -> pa.Schema:
+    """One row per new document a run found for an item of the watch list (watch.yaml)."""
+    return _schema(
+        "watch_hits",
+        [
+            _f("watch_name", pa.string(), "the watch list item's name", nullable=False),
+            _f("watch_kind", pa.string(), "url (a story) or phrase", nullable=False),
+            _f("watched", pa.string(), "the watched URL or phrase, as written", nullable=False),
+            _f("doc_id", pa.string(), "the new document (documents.doc_id)", nullable=False),
+            _f("url", pa.string(), "its URL", nullable=False),
+            _f("domain", pa.string(), "its domain", nullable=False),
+            _f("title", pa.string(), "its headline"),
+            _f("cluster_id", pa.string(), "the story it belongs to", nullable=False),
+            _f("is_origin", pa.bool_(), "whether it is its story's likely original",
+               nullable=False),
+            _f("published_at", _TS, "its publication time (UTC), if known"),
+            _f("fetched_at", _TS, "when it was fetched (UTC)", nullable=False),
+            _run_id_field("found it"),
+        ],
+    )  # fmt: skip
+
+
 # Builders by table name. documents takes num_perm; the others take no argument.
 TABLES = {
     "pages": pages_schema,
@@ -418,8 +441,11 @@ TABLES = {
     "copy_changes": copy_changes_schema,
     "sites": sites_schema,
     "site_links": site_links_schema,
+    "watch_hits": watch_hits_schema,
 }
-PARTITIONED_TABLES = frozenset({"pages", "documents", "cluster_history", "edges", "runs"})
+PARTITIONED_TABLES = frozenset(
+    {"pages", "documents", "cluster_history", "edges", "runs", "watch_hits"}
+)
 
 
 def schema_for(table: str, *, num_perm: int = DEFAULT_NUM_PERM) -> pa.Schema:

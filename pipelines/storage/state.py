@@ -16,9 +16,9 @@ Layout under the data folder::
 A run builds a complete new version folder next to the old one and then replaces
 ``state/CURRENT``: that rename is the run's commit. A run killed at any moment before it leaves
 the previous version in force, so the state is never half new. The derived partitions a run
-writes before its commit (documents, edges, cluster_history) are removed by :func:`recover` at
-the start of the next run unless the run id is in the committed list, so the union of all runs
-holds every document version exactly once.
+writes before its commit (documents, edges, cluster_history, watch_hits) are removed by
+:func:`recover` at the start of the next run unless the run id is in the committed list, so
+the union of all runs holds every document version exactly once.
 
 Nothing here imports Scrapy.
 """
@@ -65,7 +65,7 @@ STATE_FORMAT = 1
 STATE_DIR = "state"
 LOCK_FILE = ".lock"
 # Partitioned tables derived from pages at the end of a run; removed when the run never committed.
-DERIVED_PARTITIONED = ("documents", "edges", "cluster_history")
+DERIVED_PARTITIONED = ("documents", "edges", "cluster_history", "watch_hits")
 
 _TS = pa.timestamp("us", tz="UTC")
 LINK_TYPE = pa.struct(
@@ -522,9 +522,9 @@ def recover(data_dir: str | os.PathLike[str], *, current_run: str | None = None)
 
     - temporaries left by killed writers are removed;
     - a reprocess that was killed half way stops everything with a StateError;
-    - derived partitions (documents, edges, cluster_history) of a run that never committed are
-      removed, and its runs row becomes ``interrupted``; its pages stay (they are a true record
-      of what was fetched), and the next run fetches those URLs again;
+    - derived partitions (documents, edges, cluster_history, watch_hits) of a run that never
+      committed are removed, and its runs row becomes ``interrupted``; its pages stay (they are
+      a true record of what was fetched), and the next run fetches those URLs again;
     - a run that committed but was killed before its last writes gets its clusters file, the
       analyst's views and its runs row from the state;
     - state version folders that were never committed are removed.
