@@ -63,7 +63,7 @@ def print_summary(data_dir: Path, run_id: str | None) -> None:
                 from {g("watch_hits")} where run_id = ? group by 1 order by 1""",
             [run_id],
         ).fetchall()
-        print("  watch list      new copies of watched stories and phrases:")
+        print("  watch list      new documents of watched stories and phrases:")
         for name, n, domains in hits:
             print(f"    {name}: {n} new on {domains[:100]}")
     print(f"  data            {root.resolve()}/{{pages,documents,clusters,edges,runs}}")
