@@ -73,3 +73,27 @@ def test_edge_direction() -> None:
     assert edge_direction(a, b, "b") == "b"  # the named origin wins over dates
     assert edge_direction(a, b, None) == "a" and edge_direction(b, a, "x") == "b"
     assert edge_direction(doc("a"), doc("b"), None) is None
+
+
+def test_the_publication_time_in_the_markup_beats_a_day_month_swap() -> None:
+    """A visible "11/01/2026" (US order) was read as 11 January; the page's <time datetime>
+    marked as the publication's says November 1 (the demo web's unionbulletin.test)."""
+    from pipelines.core.extract import day_month_swapped, extract_html
+
+    body = " ".join(
+        f"Sentence {i} of the council story, with enough words in it." for i in range(40)
+    )
+    page = (
+        "<html><head><title>Council vote</title></head><body>"
+        '<div class="masthead"><time datetime="2026-12-03T08:00:00Z">Today</time></div>'
+        '<article><h1>Council vote</h1><div class="entry-meta"><span class="posted-on">'
+        '<time datetime="2026-11-01T04:38:29Z">11/01/2026</time></span></div>'
+        f"<p>{body}</p></article></body></html>"
+    )
+    got = extract_html(page, "http://example.test/council-vote").published_at
+    assert got == datetime(2026, 11, 1, 4, 38, 29, tzinfo=UTC)
+    assert day_month_swapped(datetime(2026, 1, 11, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+    assert not day_month_swapped(datetime(2026, 5, 5, tzinfo=UTC), datetime(2026, 5, 5, tzinfo=UTC))
+    assert not day_month_swapped(
+        datetime(2026, 1, 12, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
+    )

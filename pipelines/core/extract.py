@@ -193,7 +193,11 @@ def extract_html(html: str, url: str | None = None, hint: str | None = None) -> 
     canonical = _canonical_link(tree, url)
     published = parse_date(meta.get("date"))
     precise = parse_date(hints["published_time"])
-    if precise is not None and (published is None or precise.date() == published.date()):
+    if precise is not None and (
+        published is None
+        or precise.date() == published.date()
+        or day_month_swapped(published, precise)
+    ):
         published = precise
     return Extraction(
         is_article=is_article,
@@ -232,6 +236,15 @@ def _canonical_link(tree: Any, url: str | None) -> str | None:
 
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def day_month_swapped(read: datetime, stated: datetime) -> bool:
+    """Whether the date read from the page's text is the machine-readable one with day and month
+    swapped: a visible "11/01/2026" (US: November 1) read as 11 January. The ISO timestamp of
+    the markup is unambiguous, so it wins."""
+    return (read.year, read.month, read.day) == (stated.year, stated.day, stated.month) and (
+        stated.day != stated.month
+    )
 
 
 def parse_date(value: str | None) -> datetime | None:

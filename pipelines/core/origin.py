@@ -97,8 +97,8 @@ def provenance_hints(tree: Any, ld: Sequence[object]) -> dict[str, Any]:
 
     - a credit line anywhere in the page ("This article first appeared on The X");
     - JSON-LD `isBasedOn` (a URL, or an object with a url/name) and `sourceOrganization`;
-    - the publication time with its clock time (JSON-LD datePublished, article:published_time),
-      which the extractor reduces to a date.
+    - the publication time with its clock time (JSON-LD datePublished, article:published_time,
+      a `<time datetime>` marked as the publication's), which the extractor reduces to a date.
 
     ``ld`` is the page's parsed JSON-LD (`pagekind.json_ld`).
     """
@@ -133,7 +133,21 @@ def provenance_hints(tree: Any, ld: Sequence[object]) -> dict[str, Any]:
     if hints["published_time"] is None:
         meta = tree.xpath('string(//meta[@property="article:published_time"]/@content)').strip()
         hints["published_time"] = meta if "T" in meta else None
+    if hints["published_time"] is None:
+        # A <time datetime> that marks the publication (WordPress's "posted-on" / "entry-date",
+        # schema.org's itemprop, HTML's pubdate), not any date on the page: a masthead shows
+        # today's date, a sidebar the dates of other stories.
+        for value in tree.xpath(_PUBLISHED_TIME_XPATH)[:1]:
+            value = value.strip()
+            hints["published_time"] = value if "T" in value else None
     return hints
+
+
+_PUBLISHED_TIME_XPATH = (
+    "//time[@datetime][@itemprop='datePublished' or @pubdate"
+    " or contains(@class, 'published') or contains(@class, 'entry-date')"
+    " or ancestor::*[contains(@class, 'posted-on') or contains(@class, 'dateline')]]/@datetime"
+)
 
 
 def _name(value: Any) -> str | None:
