@@ -548,8 +548,7 @@ def forget_lines() -> None:
     """
     from pipelines.core import furniture
 
-    for cached in (furniture.line_key, furniture.line_shape, furniture.is_generic_furniture):
-        cached.cache_clear()
+    furniture.forget_lines()
 
 
 def run(

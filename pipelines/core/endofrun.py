@@ -34,11 +34,13 @@ from pipelines.core.furniture import (
     FurnitureModel,
     clean_text,
     line_key,
+    line_keys,
     shape_key,
     split_lines,
 )
 from pipelines.core.grouping import Edge, Grouper
 from pipelines.core.origin import edge_direction
+from pipelines.core.textnorm import normalise_lines
 
 
 def arrival_order(documents: dict[str, dict[str, Any]]) -> list[str]:
@@ -109,6 +111,12 @@ def _clean_again(
     return out
 
 
+def _normalised_text(kept: Sequence[str], norms: dict[str, str]) -> str:
+    """``normalise("\\n".join(kept))`` from the kept lines' own normalised forms: no word runs
+    across a line break (``normalise_lines``)."""
+    return " ".join(n for n in (norms[ln] for ln in kept) if n)
+
+
 def finish_run(
     documents: dict[str, dict[str, Any]],
     model: FurnitureModel,
@@ -127,6 +135,11 @@ def finish_run(
     """
     order = arrival_order(documents)
     lines = {d: split_lines(documents[d]["text"]) for d in order}
+    # Each page's lines normalised once: the keys of the furniture model and the texts the
+    # fingerprints hash both come from them.
+    norms = {d: dict(zip(lines[d], normalise_lines(lines[d]), strict=True)) for d in order}
+    for d in order:
+        line_keys(list(norms[d]), list(norms[d].values()))
     if observe_sites:
         for d in order:
             model.observe(documents[d]["domain"], d, lines[d])
@@ -135,8 +148,8 @@ def finish_run(
     # Provisional grouping: which kept lines recur across different copy families?
     # Thrown away after this pass: the fastest index storage, not the most compact.
     provisional = Grouper(config, storage="tuple")
-    texts = ["\n".join(cleaned[d][0]) for d in order]
-    sigs, counts, leads = fingerprints_and_leads(texts, config)
+    texts = [_normalised_text(cleaned[d][0], norms[d]) for d in order]
+    sigs, counts, leads = fingerprints_and_leads(texts, config, normalised=True)
     provisional.add_many(order, sigs, counts, leads=leads)
     for d in order:
         model.observe_clusters(provisional.cluster_of(d), cleaned[d][0])
@@ -144,18 +157,19 @@ def finish_run(
 
     # Only the texts the second cleaning changed need new fingerprints (128 of 939 on the
     # default demo web).
-    previous, texts = texts, ["\n".join(cleaned[d][0]) for d in order]
+    previous, texts = texts, [_normalised_text(cleaned[d][0], norms[d]) for d in order]
     changed = [i for i, (old, new) in enumerate(zip(previous, texts, strict=True)) if old != new]
     if changed:
-        redone = fingerprints_and_leads([texts[i] for i in changed], config)
+        redone = fingerprints_and_leads([texts[i] for i in changed], config, normalised=True)
         sigs[changed], counts[changed], leads[changed] = redone
     for i, d in enumerate(order):
         row = documents[d]
         kept, removed = cleaned[d]
-        row["text"] = texts[i]
+        text = "\n".join(kept)
+        row["text"] = text
         row["furniture_removed"] = [*row.get("furniture_removed", ()), *removed]
-        row["word_count"] = len(texts[i].split())
-        row["content_hash"] = content_hash(texts[i])
+        row["word_count"] = len(text.split())
+        row["content_hash"] = content_hash(text)
         row["minhash"] = to_bytes(sigs[i])
         row["n_shingles"] = int(counts[i])
     dates = [documents[d]["published_at"] for d in order]

@@ -403,9 +403,10 @@ def lead_signature(text: str, config: GroupingConfig) -> np.ndarray:
 
 
 def fingerprints_and_leads(
-    texts: Sequence[str], config: GroupingConfig
+    texts: Sequence[str], config: GroupingConfig, *, normalised: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``fingerprints`` and ``lead_signatures`` of many texts, normalising each text once.
+    """``fingerprints`` and ``lead_signatures`` of many texts, normalising each text once
+    (``normalised=True``: the texts are ``normalise``'s output already, not normalised again).
 
     The opening ``lead_words`` words give the first ``lead_words - shingle_size + 1`` shingles of
     the whole text (all of them when the text is shorter), so a lead signature is the MinHash
@@ -413,7 +414,7 @@ def fingerprints_and_leads(
     ``lead_signature``, without normalising and hashing the text a second time.
     """
     if config.scheme == "oph":
-        return batch_fingerprints_and_leads(texts, config)
+        return batch_fingerprints_and_leads(texts, config, normalised=normalised)
     n = len(texts)
     sigs = np.empty((n, config.num_perm), dtype=np.uint32)
     counts = np.empty(n, dtype=np.int64)
@@ -421,7 +422,7 @@ def fingerprints_and_leads(
     k = config.shingle_size
     prefix = config.lead_words - k + 1 if config.lead_words >= k else None
     for i, text in enumerate(texts):
-        hashes = _shingle_hashes(normalise(text), config)
+        hashes = _shingle_hashes(text if normalised else normalise(text), config)
         sigs[i] = signature_from_hashes(hashes, config)
         counts[i] = _distinct(hashes)
         if prefix is None:  # a lead shorter than one shingle: one shingle of its words
@@ -542,7 +543,7 @@ def oph_signatures(
 
 
 def batch_fingerprints_and_leads(
-    texts: Sequence[str], config: GroupingConfig
+    texts: Sequence[str], config: GroupingConfig, *, normalised: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``fingerprints_and_leads`` of many texts (scheme ``oph``): a few numpy passes over all
     their bytes, in batches of ``_BATCH`` texts, instead of a few dozen numpy calls per text.
@@ -551,19 +552,20 @@ def batch_fingerprints_and_leads(
     """
     if len(texts) > _BATCH:
         parts = [
-            _batch_fingerprints(texts[i : i + _BATCH], config) for i in range(0, len(texts), _BATCH)
+            _batch_fingerprints(texts[i : i + _BATCH], config, normalised)
+            for i in range(0, len(texts), _BATCH)
         ]
         return tuple(np.concatenate(x) for x in zip(*parts, strict=True))  # type: ignore[return-value]
-    return _batch_fingerprints(texts, config)
+    return _batch_fingerprints(texts, config, normalised)
 
 
 def _batch_fingerprints(
-    texts: Sequence[str], config: GroupingConfig
+    texts: Sequence[str], config: GroupingConfig, normalised: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(texts)
     k = config.shingle_size
-    normalised = [normalise(t).encode("utf-8") for t in texts]
-    data, starts, ends, per_text = _batch_shingle_bounds(normalised, k)
+    encoded = [(t if normalised else normalise(t)).encode("utf-8") for t in texts]
+    data, starts, ends, per_text = _batch_shingle_bounds(encoded, k)
     h64 = _poly64_slices64(data, starts, ends) if starts.size else np.empty(0, np.uint64)
     sigs = oph_signatures(h64, per_text, config)
     h32 = h64.astype(np.uint32)

@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import functools
 import re
+import re._compiler as _compiler
+import re._constants as _C
+import re._parser as _parser
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import xxhash
 
-from pipelines.core.textnorm import normalise
+from pipelines.core.textnorm import normalise, normalise_lines
 
 MODEL_FORMAT = 1
 DEFAULT_MIN_PAGES = 2  # an exact line on two pages of one site
@@ -138,7 +142,6 @@ GENERIC_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"(dieser beitrag|dieser artikel) enth\u00e4lt (werbung|affiliate)|"
         r"we recommend the best products)",
         r"^(sign up|subscribe)( now| today| for free| here)?\b",
-        r"^[\w&' -]{0,40}\bnewsletter\s*[:!.]?$",
         # comment and login prompts
         r"^(keine kommentare|no comments( yet)?|\d+ (comments?|kommentare?)|"
         r"leave a (comment|reply)|(einen )?kommentar (schreiben|hinterlassen)|"
@@ -179,6 +182,9 @@ _ANYWHERE: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"^.{0,200}(\(?(fot\.|foto:|photo:|bild:|imagen:|\u00a9)\s*[^()]{2,80}\)?\.?)$",
      ("fot", "photo:", "bild:", "imagen:", "\u00a9")),
     (r"^.{0,80}\bhandelt es sich um affiliate.?links?", ("affiliate",)),
+    # A short line that ends in "newsletter" (any word may come first: tried on every line it
+    # cost more than any anchored pattern).
+    (r"^[\w&' -]{0,40}\bnewsletter\s*[:!.]?$", ("newsletter",)),
     (r"^.{0,120}\brss(-feed)? (abonnieren|subscribe)\b", ("rss",)),
     (r"^.{0,120}(\blast modified:|\b(view|leave|add|post) (a )?comments?\s*$)",
      ("modified:", "comment")),
@@ -203,26 +209,173 @@ CREDIT_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 )
 
 
-@functools.lru_cache(maxsize=1 << 18)
-def line_key(line: str) -> str:
-    """Stable key of a line: 16 hex of xxh64 of its normalised form ('' for an empty line).
+# Keys of the lines seen lately: a run asks for the key of each line several times (count,
+# clean, clean again), and furniture lines recur on many pages. Emptied when it grows past
+# its bound (about 200 bytes a line).
+_KEYS: dict[str, str] = {}
+_MAX_KEYS = 1 << 18
 
-    Cached: a run asks for the key of each line several times (count, clean, clean again),
-    and furniture lines recur on many pages.
-    """
-    norm = normalise(line)
+
+def _key_of(norm: str) -> str:
     return xxhash.xxh64_hexdigest(norm.encode("utf-8")) if norm else ""
+
+
+def line_key(line: str) -> str:
+    """Stable key of a line: 16 hex of xxh64 of its normalised form ('' for an empty line)."""
+    try:
+        return _KEYS[line]
+    except KeyError:
+        pass
+    key = _key_of(normalise(line))
+    if len(_KEYS) >= _MAX_KEYS:
+        _KEYS.clear()
+    _KEYS[line] = key
+    return key
+
+
+def line_keys(lines: Sequence[str], norms: Sequence[str] | None = None) -> list[str]:
+    """``[line_key(line) for line in lines]`` of one page's lines (stripped, no line breaks),
+    the new ones normalised together in one pass (``normalise_lines``), or taken from
+    ``norms``, the lines' ``normalise_lines`` when the caller has it."""
+    new = [ln for ln in dict.fromkeys(lines) if ln not in _KEYS]
+    if new:
+        if len(_KEYS) + len(new) > _MAX_KEYS:
+            _KEYS.clear()
+        if norms is None:
+            _KEYS.update(zip(new, map(_key_of, normalise_lines(new)), strict=True))
+        else:
+            fresh = set(new)
+            _KEYS.update(
+                (ln, _key_of(norm)) for ln, norm in zip(lines, norms, strict=True) if ln in fresh
+            )
+    return [_KEYS[ln] for ln in lines]
+
+
+def forget_lines() -> None:
+    """Empty the per-line caches (keys, shapes, generic rules): for a benchmark that repeats a
+    run on the same texts, which no first run on new texts would find computed."""
+    _KEYS.clear()
+    _SHAPES.clear()
+    _MASKED.clear()
+    _anchored_match.cache_clear()
 
 
 _VARIABLE = re.compile(r"@\w+|https?://\S+|\b[A-Z][\w'\-]*|\b(?=[\w.,:/\-]*\d)[\w.,:/\-]+")
 
 
-@functools.lru_cache(maxsize=1 << 18)
+def _bmp_table(pattern: str) -> np.ndarray:
+    """Which code points of the Basic Multilingual Plane one character of ``pattern`` matches."""
+    plane = "".join(map(chr, range(0x10000)))
+    table = np.zeros(0x10000, dtype=bool)
+    table[[m.start() for m in re.finditer(pattern, plane)]] = True
+    return table
+
+
+# No match of _VARIABLE holds a space (\s), and each holds one of these: "@" (a handle), ":"
+# (a link), a capital letter or a digit.
+_IS_SPACE = _bmp_table(r"\s")
+_MAY_VARY = _bmp_table(r"[@:A-Z\d]")
+_MASKED: dict[str, str] = {}  # word -> its masked form
+
+
+def mask_variables(text: str) -> str:
+    """``_VARIABLE.sub("X", text)``, the regex run only on the words that can hold a match.
+
+    A match never spans a space and holds a capital, a digit, "@" or ":"; a word (a run of
+    non-spaces) with none of them is left as it is, and the context a word boundary sees at a
+    word's ends (a space or the text's end) is the same whether the word stands in the text or
+    alone. In prose four words in five are such words, and the regex, whose cost is per
+    character, was the furniture model's largest cost. Characters beyond the BMP count as
+    "may vary", which only sends more words to the regex.
+    """
+    try:
+        data = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:  # a lone surrogate
+        return _VARIABLE.sub("X", text)
+    if data.size == 0:
+        return text
+    bmp = data < 0x10000
+    low = np.where(bmp, data, 0)
+    space = _IS_SPACE.take(low) & bmp
+    vary = _MAY_VARY.take(low) | ~bmp
+    vary &= ~space
+    if not vary.any():
+        return text
+    # Words: runs of non-spaces, each with its start and end.
+    word = ~space
+    first = word.copy()
+    first[1:] &= space[:-1]
+    last = word.copy()
+    last[:-1] &= space[1:]
+    starts = np.flatnonzero(first)
+    ends = np.flatnonzero(last) + 1
+    counts = np.add.reduceat(vary, starts) if starts.size else np.empty(0, dtype=np.int64)
+    pick = np.flatnonzero(counts)
+    if pick.size == 0:
+        return text
+    ws, we = starts[pick].tolist(), ends[pick].tolist()
+    words = [text[a:b] for a, b in zip(ws, we, strict=True)]
+    # Names and numbers recur from page to page: each word is masked once.
+    new = [w for w in dict.fromkeys(words) if w not in _MASKED]
+    if new:
+        done = _VARIABLE.sub("X", " ".join(new)).split(" ")
+        if len(done) != len(new):  # cannot happen: no match holds or makes a space
+            return _VARIABLE.sub("X", text)
+        if len(_MASKED) + len(new) > _MAX_KEYS:
+            _MASKED.clear()
+        _MASKED.update(zip(new, done, strict=True))
+    masked = [_MASKED[w] for w in words]
+    out = []
+    last = 0
+    for a, b, m in zip(ws, we, masked, strict=True):
+        out.append(text[last:a])
+        out.append(m)
+        last = b
+    out.append(text[last:])
+    return "".join(out)
+
+
+# A word of a masked line is the template's own unless it is made only of these.
+_NOT_OWN = str.maketrans(dict.fromkeys("X.,:;-|@()"))
+# str.split() also splits at the ASCII separators \x1c-\x1f, bytes.split() does not.
+_NOT_OWN_ASCII = bytes.maketrans(b"\x1c\x1d\x1e\x1f", b"    ")
+_SHAPES: dict[str, tuple[str, int]] = {}
+
+
+def _shape_of(masked: str, norm: str) -> tuple[str, int]:
+    key = "s" + _key_of(norm) if masked.strip("X .,:;-") else ""
+    if masked.isascii():  # bytes.translate is C all the way (str's looks up each character)
+        return key, len(masked.encode("ascii").translate(_NOT_OWN_ASCII, b"X.,:;-|@()").split())
+    return key, len(masked.translate(_NOT_OWN).split())
+
+
 def line_shape(line: str) -> tuple[str, int]:
     """(shape key, words the template keeps of its own): one masking for both."""
+    try:
+        return _SHAPES[line]
+    except KeyError:
+        pass
     masked = _VARIABLE.sub("X", line.strip())
-    key = "s" + line_key(masked) if masked.strip("X .,:;-") else ""
-    return key, sum(1 for w in masked.split() if w.strip("X .,:;-|@()"))
+    shape = _shape_of(masked, normalise(masked))
+    if len(_SHAPES) >= _MAX_KEYS:
+        _SHAPES.clear()
+    _SHAPES[line] = shape
+    return shape
+
+
+def line_shapes(lines: Sequence[str]) -> list[tuple[str, int]]:
+    """``[line_shape(line) for line in lines]`` of one page's lines (stripped, no line breaks):
+    the new ones masked in one regex pass and normalised in one (``normalise_lines``)."""
+    new = [ln for ln in dict.fromkeys(lines) if ln not in _SHAPES]
+    if new:
+        masked = mask_variables("\n".join(new)).split("\n")
+        if len(masked) != len(new) or any(ln != ln.strip() for ln in new):
+            return [line_shape(ln) for ln in lines]  # a line break or blank inside: one by one
+        if len(_SHAPES) + len(new) > _MAX_KEYS:
+            _SHAPES.clear()
+        norms = normalise_lines(masked)
+        _SHAPES.update(zip(new, map(_shape_of, masked, norms), strict=True))
+    return [_SHAPES[ln] for ln in lines]
 
 
 def shape_key(line: str) -> str:
@@ -252,13 +405,113 @@ _GENERIC_ANY = re.compile(
 )
 
 
+def _first_items(items: Any) -> tuple[list[Any] | None, bool]:
+    """(the one-character items that can come first, whether the sequence can match nothing)
+    of a parsed regular expression; None for "any character"."""
+    out: list[Any] = []
+    for op, av in items:
+        if op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
+            continue  # zero width: what follows comes first
+        if op in (_C.LITERAL, _C.IN):
+            out.append((op, av))
+            return out, False
+        if op is _C.BRANCH:
+            alternatives = [_first_items(alt) for alt in av[1]]
+            if any(first is None for first, _ in alternatives):
+                return None, False
+            for first, _ in alternatives:
+                out += first or ()
+            if not any(empty for _, empty in alternatives):
+                return out, False
+            continue
+        if op is _C.SUBPATTERN:
+            first, empty = _first_items(av[-1])
+        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, getattr(_C, "POSSESSIVE_REPEAT", None)):
+            first, empty = _first_items(av[2])
+            empty = empty or av[0] == 0
+        else:  # any character, a category, a group reference: no cheap test
+            return None, False
+        if first is None:
+            return None, False
+        out += first
+        if not empty:
+            return out, False
+    return None, True  # it can match the empty string: then any character may come first
+
+
+def _first_char_tests(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], ...] | None:
+    """One-character patterns, one of which a line's first character must match for
+    ``pattern`` to match the line (with the pattern's own flags, so case folding is the
+    same); None when any character may start a match."""
+    try:
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        first, _ = _first_items(parsed.data)
+        if first is None:
+            return None
+        return tuple(
+            _compiler.compile(_parser.SubPattern(parsed.state, [item]), pattern.flags)
+            for item in first
+        )
+    except Exception:  # an internal API that changed: no test, every line tries the pattern
+        return None
+
+
+_FIRST_TESTS = tuple(_first_char_tests(p) for p in GENERIC_PATTERNS[:_ANCHORED_COUNT])
+_BY_FIRST_CHAR: dict[str, re.Pattern[str] | None] = {}
+_MAX_FIRST_CHARS = 4096
+
+
+def _anchored_for(first: str) -> re.Pattern[str] | None:
+    """The alternation of the anchored patterns that a line starting with ``first`` can match.
+
+    Most patterns begin with a word ("advertisement", "read", "lesen sie"): a line of prose
+    starting with "The" need not try those starting with "a" or "l". Which patterns can start
+    with a character follows from the patterns themselves (``_first_char_tests``), so the
+    answer is the same as ``_GENERIC_ANY``'s, at about a third of its cost.
+    """
+    try:
+        return _BY_FIRST_CHAR[first]
+    except KeyError:
+        pass
+    chosen = [
+        p.pattern
+        for p, tests in zip(GENERIC_PATTERNS[:_ANCHORED_COUNT], _FIRST_TESTS, strict=True)
+        if tests is None or any(t.match(first) for t in tests)
+    ]
+    rx = re.compile("|".join(f"(?:{p})" for p in chosen), _I) if chosen else None
+    if len(_BY_FIRST_CHAR) < _MAX_FIRST_CHARS:
+        _BY_FIRST_CHAR[first] = rx
+    return rx
+
+
 @functools.lru_cache(maxsize=1 << 16)
+def _anchored_match(line: str) -> bool:
+    anchored = _anchored_for(line[0]) if line else _GENERIC_ANY
+    return anchored is not None and anchored.match(line) is not None
+
+
+def _hinted_match(line: str, hints: Iterable[str]) -> bool:
+    head = line[:_ANYWHERE_SPAN].casefold()
+    return any(h in head for h in hints) and _ANYWHERE_ANY.match(line) is not None
+
+
 def is_generic_furniture(line: str) -> bool:
     """Whether one of `GENERIC_PATTERNS` matches the line."""
-    if _GENERIC_ANY.match(line) is not None:
-        return True
-    head = line[:_ANYWHERE_SPAN].casefold()
-    return any(h in head for h in _ANYWHERE_HINTS) and _ANYWHERE_ANY.match(line) is not None
+    return _anchored_match(line) or _hinted_match(line, _ANYWHERE_HINTS)
+
+
+def generic_furniture_flags(lines: Sequence[str]) -> list[bool]:
+    """``[is_generic_furniture(line) for line in lines]`` of one page's lines, faster.
+
+    The patterns that may match anywhere in a line's head are tried only on lines that hold
+    one of their literals, and looking for sixteen literals in every line was most of the
+    generic test's cost: the literals are first looked for in the whole page at once (case
+    folding is per character, so a literal in a line's folded head is in the folded page), and
+    each line is then searched for the few the page holds.
+    """
+    page = "\n".join(lines).casefold()
+    present = [h for h in _ANYWHERE_HINTS if h in page]
+    return [_anchored_match(ln) or bool(present and _hinted_match(ln, present)) for ln in lines]
 
 
 def credited_source(lines: Iterable[str]) -> str | None:
@@ -310,9 +563,12 @@ class FurnitureModel:
     def observe(self, domain: str, page_id: str, lines: Iterable[str]) -> None:
         """Count the lines of one page (each line once per page; the same page twice is a no-op)."""
         table = self.domains.setdefault(domain, {})
-        for line in dict.fromkeys(lines):
-            for key in {line_key(line), shape_key(line)} - {""}:
-                _count(table, key, page_id, line)
+        distinct = list(dict.fromkeys(lines))
+        for line, key, (shape, _) in zip(
+            distinct, line_keys(distinct), line_shapes(distinct), strict=True
+        ):
+            for k in {key, shape} - {""}:
+                _count(table, k, page_id, line)
         self._trim(table)
 
     def _trim(self, table: dict[str, _Line]) -> None:
@@ -335,12 +591,13 @@ class FurnitureModel:
         exact = self.domains.setdefault(GLOBAL_EXACT, {})
         shapes = self.domains.setdefault(GLOBAL_SHAPE, {})
         families = self.domains.setdefault(GLOBAL_SHAPE_FAMILIES, {})
-        for line in dict.fromkeys(lines):
-            key = line_key(line)
+        distinct = list(dict.fromkeys(lines))
+        for line, key, (shape, own_words) in zip(
+            distinct, line_keys(distinct), line_shapes(distinct), strict=True
+        ):
             if key:
                 _count(exact, key, cluster_id, line)
-                shape = shape_key(line)
-                if shape and shape_words(line) >= GLOBAL_SHAPE_MIN_WORDS:
+                if shape and own_words >= GLOBAL_SHAPE_MIN_WORDS:
                     _count(shapes, shape, key, line)
                     _count(families, shape, cluster_id, line)
         self._trim(exact)
@@ -418,12 +675,16 @@ def clean_text(
 ) -> tuple[list[str], list[str]]:
     """Split a page's lines into (kept, removed): model furniture, generic furniture, the title."""
     title_key = line_key(title) if title else None
+    if model is not None or title_key:  # the keys of all lines, in one pass
+        line_keys(lines)
+        if model is not None:
+            line_shapes(lines)
     kept: list[str] = []
     removed: list[str] = []
-    for line in lines:
+    for line, generic in zip(lines, generic_furniture_flags(lines), strict=True):
         if (
-            (model is not None and model.is_furniture(domain, line))
-            or is_generic_furniture(line)
+            generic
+            or (model is not None and model.is_furniture(domain, line))
             or (title_key and line_key(line) == title_key)
         ):
             removed.append(line)
