@@ -16,7 +16,9 @@ paragraph that the site repeats in every story of a series).
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 import re._compiler as _compiler
 import re._constants as _C
@@ -505,13 +507,26 @@ def generic_furniture_flags(lines: Sequence[str]) -> list[bool]:
 
     The patterns that may match anywhere in a line's head are tried only on lines that hold
     one of their literals, and looking for sixteen literals in every line was most of the
-    generic test's cost: the literals are first looked for in the whole page at once (case
-    folding is per character, so a literal in a line's folded head is in the folded page), and
-    each line is then searched for the few the page holds.
+    generic test's cost. Case folding is per character and keeps line breaks, so the folded
+    page's lines are the folded lines: each literal is looked for in the folded page, and
+    only the lines it occurs in take the test as before.
     """
+    flags = [_anchored_match(ln) for ln in lines]
     page = "\n".join(lines).casefold()
     present = [h for h in _ANYWHERE_HINTS if h in page]
-    return [_anchored_match(ln) or bool(present and _hinted_match(ln, present)) for ln in lines]
+    if not present:
+        return flags
+    starts = list(itertools.accumulate((len(ln) + 1 for ln in page.split("\n")), initial=0))
+    candidates: set[int] = set()
+    for hint in present:
+        at = page.find(hint)
+        while at != -1:
+            candidates.add(bisect.bisect_right(starts, at) - 1)
+            at = page.find(hint, at + 1)
+    for i in candidates:
+        if not flags[i]:
+            flags[i] = _hinted_match(lines[i], present)
+    return flags
 
 
 def credited_source(lines: Iterable[str]) -> str | None:
