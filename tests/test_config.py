@@ -9,7 +9,11 @@ from pipelines.core.config import SIGNATURE_FIELDS, GroupingConfig
 
 def test_defaults_string_form_and_digest_are_stable():
     config = GroupingConfig()
-    assert str(config) == "n1_w3_p128_s1_oph_poly64_t0.30_j0.30_c0.70_m20_z2_l30x64_0.40_0.55"
+    assert str(config) == (
+        "n1_w3_p128_s1_oph_poly64_t0.30_j0.30_c0.70_m20_z2_l30x64_0.40_0.55_b200"
+    )
+    # The word lead of the states written before lead_chars keeps its old short form.
+    assert str(GroupingConfig(lead_chars=0)).endswith("_l30x64_0.40_0.55")
     assert config.digest == GroupingConfig().digest
     assert len(config.digest) == 16 and int(config.digest, 16) >= 0
 
@@ -33,6 +37,7 @@ def test_digest_changes_with_any_field():
         GroupingConfig(lead_perm=32),
         GroupingConfig(lead_threshold=0.6),
         GroupingConfig(lead_jaccard=0.7),
+        GroupingConfig(lead_chars=300),
     ]
     digests = {c.digest for c in changed}
     assert base.digest not in digests
@@ -130,3 +135,19 @@ def test_require_compatible_names_the_state_and_the_differences():
     message = str(info.value)
     assert message.startswith("the saved state (d/state) was made with grouping config")
     assert "num_perm: 64 -> 128" in message and "make reprocess" in message
+
+
+def test_a_state_saved_before_lead_chars_is_told_to_reprocess():
+    """A saved config without ``lead_chars`` was made with the word lead: ``from_saved`` reads
+    it as ``lead_chars=0``, so today's default (the character lead) is refused with the command
+    that rebuilds the state; a user's own partial config still gets today's defaults."""
+    from pipelines.core.config import IncompatibleStateError
+
+    old = GroupingConfig(lead_chars=0).to_dict()
+    del old["lead_chars"]
+    saved = GroupingConfig.from_saved(old)
+    assert saved.lead_chars == 0
+    with pytest.raises(IncompatibleStateError, match=r"lead_chars: 0 -> 200.*make reprocess"):
+        GroupingConfig().require_compatible(saved, "the saved state (data/state)")
+    assert GroupingConfig.from_dict({"duplicate_jaccard": 0.4}).lead_chars == 200
+    assert GroupingConfig.from_saved(GroupingConfig().to_dict()) == GroupingConfig()

@@ -16,8 +16,10 @@ import pytest
 from bench import realtext
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "realtext_sample.jsonl"
-# Measured with seed 1 (pipeline F1: light 1.000, heavy 1.000, noisy 0.838), less a margin.
-FLOORS = {"light": 0.98, "heavy": 0.97, "noisy": 0.80}
+# Measured with seed 1 (pipeline F1: light 1.000, heavy 1.000, noisy 0.935; rensa 0.956, 0.932,
+# 0.801), less a margin. With the word lead (lead_chars=0) noisy was 0.838: the floor holds
+# the character lead to what it gave.
+FLOORS = {"light": 0.98, "heavy": 0.97, "noisy": 0.90}
 
 
 @pytest.fixture(scope="module")

@@ -264,6 +264,29 @@ def test_incomparable_grouping_settings_stop_before_any_request(
     assert last["pages_not_modified"] >= 0.9 * last["pages_fetched"]
 
 
+def test_a_state_from_before_the_character_lead_is_refused_with_its_remedy(
+    reference: dict[str, Any],
+) -> None:
+    """A state written before ``lead_chars`` existed (its saved config has no such key) was
+    made with the word lead: the crawl stops before any request with exit 4, names the
+    field, and `make reprocess` is the remedy."""
+    import json
+
+    from pipelines.storage.state import state_root
+
+    data = copy_of(reference, "before-char-lead")
+    root = state_root(data)
+    manifest = root / (root / "CURRENT").read_text().strip() / "manifest.json"
+    saved = json.loads(manifest.read_text())
+    del saved["config"]["lead_chars"]
+    manifest.write_text(json.dumps(saved))
+    pages_before = q(data, "select count(*) from {pages}")[0][0]
+    proc = run_command(crawl_command(reference["sources"], data), timeout=120)
+    assert proc.returncode == 4, proc.stderr[-3000:]
+    assert "lead_chars: 0 -> 200" in proc.stderr and "make reprocess" in proc.stderr
+    assert q(data, "select count(*) from {pages}")[0][0] == pages_before
+
+
 def test_crawls_killed_at_random_moments_lose_and_duplicate_nothing(
     reference: dict[str, Any],
 ) -> None:

@@ -391,12 +391,43 @@ def jaccard_many(sig: np.ndarray, sigs: np.ndarray) -> np.ndarray:
     return np.count_nonzero(sigs == sig, axis=1) / sig.shape[-1]
 
 
+LEAD_CHAR_SHINGLE = 5  # bytes per shingle of a character lead (GroupingConfig.lead_chars)
+
+
+def char_leads(normalised: Sequence[bytes], config: GroupingConfig) -> np.ndarray:
+    """``uint32[n, lead_perm]``: lead signatures of ``config.lead_chars > 0``.
+
+    The one-permutation MinHash (``lead_perm`` bins, as ``oph_signatures``) of the byte
+    ``LEAD_CHAR_SHINGLE``-shingles of the first ``lead_chars`` bytes of each normalised, UTF-8
+    encoded text, hashed by ``poly64``; a shorter opening gives one shingle of all of it, an
+    empty text all-max values. About 300 shingles fall into 64 bins: one pass over them, where
+    ``lead_perm`` permutations cost three times the whole signature.
+    """
+    n = len(normalised)
+    heads = [t[: config.lead_chars] for t in normalised]
+    lengths = np.fromiter(map(len, heads), dtype=np.int64, count=n)
+    per_text = np.where(lengths == 0, 0, np.maximum(lengths - LEAD_CHAR_SHINGLE + 1, 1))
+    total = int(per_text.sum())
+    if total == 0:
+        return np.full((n, config.lead_perm), _EMPTY, dtype=np.uint32)
+    text_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    first = np.concatenate([[0], np.cumsum(per_text)[:-1]])
+    owner = np.repeat(np.arange(n), per_text)
+    starts = text_starts[owner] + (np.arange(total) - first[owner])
+    ends = np.minimum(starts + LEAD_CHAR_SHINGLE, (text_starts + lengths)[owner])
+    hashes = _poly64_slices64(b"".join(heads), starts, ends)
+    return _oph(hashes, per_text, config.lead_perm, config.seed)
+
+
 def lead_signature(text: str, config: GroupingConfig) -> np.ndarray:
-    """Signature of the opening ``lead_words`` words: the first ``lead_perm`` MinHash values.
+    """Signature of the opening ``lead_words`` words: the first ``lead_perm`` MinHash values
+    (with ``lead_chars``: of the opening ``lead_chars`` bytes, ``char_leads``).
 
     Two copies that share their opening (an excerpt and its article) have nearly equal leads
     even when the excerpt is a tenth of the article. An empty text gives all-max values.
     """
+    if config.lead_chars:
+        return char_leads([normalise(text).encode("utf-8")], config)[0]
     lead = " ".join(tokens(text)[: config.lead_words])
     hashes = _shingle_hashes(lead, config)
     return signature_from_hashes(hashes, config)[: config.lead_perm].copy()
@@ -425,10 +456,15 @@ def fingerprints_and_leads(
         hashes = _shingle_hashes(text if normalised else normalise(text), config)
         sigs[i] = signature_from_hashes(hashes, config)
         counts[i] = _distinct(hashes)
+        if config.lead_chars:
+            continue
         if prefix is None:  # a lead shorter than one shingle: one shingle of its words
             leads[i] = lead_signature(text, config)
         else:
             leads[i] = signature_from_hashes(hashes[:prefix], config)[: config.lead_perm]
+    if config.lead_chars:
+        encoded = [(t if normalised else normalise(t)).encode("utf-8") for t in texts]
+        leads = char_leads(encoded, config)
     return sigs, counts, leads
 
 
@@ -505,12 +541,16 @@ def oph_signatures(
     mixed in so that copies from different gaps do not agree by accident ("rotation"
     densification, Shrivastava and Li 2014). An empty text keeps all-max values.
     """
-    p = config.num_perm
+    return _oph(hashes64, per_text, config.num_perm, config.seed)
+
+
+def _oph(hashes64: np.ndarray, per_text: np.ndarray, p: int, seed: int) -> np.ndarray:
+    """``oph_signatures`` with ``p`` bins and ``seed``."""
     n = per_text.size
     out = np.full((n, p), _EMPTY, dtype=np.uint32)
     if hashes64.size == 0:
         return out
-    mult = np.uint64((_OPH_SPLIT * (2 * config.seed + 1)) & _MASK64)
+    mult = np.uint64((_OPH_SPLIT * (2 * seed + 1)) & _MASK64)
     with np.errstate(over="ignore"):
         mixed = hashes64 * mult
     bins = ((mixed >> np.uint64(32)) * np.uint64(p)) >> np.uint64(32)
@@ -577,6 +617,8 @@ def _batch_fingerprints(
     first = np.ones(keys.size, dtype=bool)
     first[1:] = keys[1:] != keys[:-1]
     counts = np.bincount((keys[first] >> np.uint64(32)).astype(np.int64), minlength=n)
+    if config.lead_chars:
+        return sigs, counts, char_leads(encoded, config)
     # Leads: MinHash (affine32 permutations) of each text's first lead shingles.
     lp = config.lead_perm
     leads = np.full((n, lp), _EMPTY, dtype=np.uint32)

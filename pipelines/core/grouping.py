@@ -258,6 +258,7 @@ class CompactBuckets(UnorderedStorage):
 # point into the list of multi-member buckets.
 _FREE, _EMPTIED, _MULTI = -1, -2, -3
 _GOLDEN64 = 0x9E3779B97F4A7C15
+_MIX_TAIL = 0xC2B2AE3D27D4EB4F  # odd: a bijection mod 2^64
 _MASK64 = (1 << 64) - 1
 
 
@@ -299,10 +300,17 @@ class ArrayBuckets(UnorderedStorage):
         if len(key) != self._width:
             raise ValueError(f"ArrayBuckets keys are {self._width} bytes, got {len(key)}")
         tag = int.from_bytes(key[:8], "little")
-        # Fibonacci hashing: MinHash values are minima, so their high bits are mostly zero and
-        # the tag's low bits alone would crowd a few slots; the product's high bits mix all.
-        i = ((tag * _GOLDEN64) & _MASK64) >> self._shift
         vals, tags, mask, tw = self._vals, self._tags, self._mask, self._tail_width
+        # Fibonacci hashing of the tag mixed with the rest of the key: MinHash values are
+        # minima, so their high bits are mostly zero and the tag's low bits alone would crowd a
+        # few slots; and keys that share their first values (character leads of openings that
+        # share a frequent 5-gram: 10% of one band's keys had one first value) must not share
+        # a probe chain.
+        mixed = tag
+        if tw:
+            for at in range(8, 8 + tw, 8):
+                mixed ^= (int.from_bytes(key[at : at + 8], "little") * _MIX_TAIL) & _MASK64
+        i = (((mixed ^ (mixed >> 31)) * _GOLDEN64) & _MASK64) >> self._shift
         if tw:
             tail, tails = key[8:], self._tails
             while True:
@@ -442,7 +450,14 @@ class ArrayBuckets(UnorderedStorage):
         cap = self._cap * 2
         self._set_capacity(cap)
         with np.errstate(over="ignore"):
-            pos = (old_tags * np.uint64(_GOLDEN64)) >> np.uint64(self._shift)
+            mixed = old_tags.copy()
+            if tw:  # the rest of each key in 8-byte words, zero-padded, as _find reads it
+                padded = np.zeros((live.size, -(-tw // 8) * 8), dtype=np.uint8)
+                padded[:, :tw] = old_tails
+                for word in padded.view("<u8").T:
+                    mixed ^= word * np.uint64(_MIX_TAIL)
+            mixed ^= mixed >> np.uint64(31)
+            pos = (mixed * np.uint64(_GOLDEN64)) >> np.uint64(self._shift)
         pos = pos.astype(np.int64)
         vals = np.full(cap, _FREE, dtype=np.int64)
         tags = np.zeros(cap, dtype=np.uint64)
@@ -1023,7 +1038,7 @@ class Grouper:
                 f"{name} has format {meta.get('format')!r}, this code reads "
                 f"format {STATE_FORMAT}; rebuild it with `make reprocess`"
             )
-        config.require_compatible(GroupingConfig.from_dict(meta["config"]), name)
+        config.require_compatible(GroupingConfig.from_saved(meta["config"]), name)
         sigs = data["signatures"]
         n_shingles = data["n_shingles"]
         published = data["published"]

@@ -331,7 +331,7 @@ def check_compatible(data_dir: str | os.PathLike[str], config: GroupingConfig) -
             f"{state_root(data_dir)} has state format {manifest.get('format')!r}, this code reads "
             f"{STATE_FORMAT}; rebuild it with `make reprocess`"
         )
-    saved = GroupingConfig.from_dict(manifest["config"])
+    saved = GroupingConfig.from_saved(manifest["config"])
     config.require_compatible(saved, f"the saved state ({state_root(data_dir)})")
 
 
