@@ -39,7 +39,7 @@ import networkx as nx
 import plotly.graph_objects as go
 import plotly.offline
 
-from pipelines.analyst.views import publish_views, views_stale
+from pipelines.analyst.views import latest_documents_sql, publish_views, views_stale
 from pipelines.storage.state import current_version
 
 MAX_STORIES = 2_000
@@ -169,11 +169,7 @@ class Report:
                 )
         if views_stale(self.root):
             publish_views(self.root)
-        latest = f"""
-            select d.*, coalesce(c.merged_into, c.cluster_id) as cluster_now
-            from {self.g("documents")} d join {self.g("clusters")} c using (cluster_id)
-            qualify row_number() over (partition by d.doc_id order by d.run_id desc) = 1
-        """
+        latest = latest_documents_sql(self.root, "* exclude (cluster_id)")
         self.con.execute(f"create temp table docs as {latest}")
         self.con.execute(
             f"create temp table stories as "

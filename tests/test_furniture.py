@@ -214,3 +214,24 @@ def test_page_at_once_keys_shapes_and_masks_equal_the_line_by_line_ones() -> Non
         assert furniture.line_shapes(lines) == [shape(line) for line in lines]
     furniture.forget_lines()
     assert [furniture.line_shape(ln) for ln in pages[0]] == [shape(ln) for ln in pages[0]]
+
+
+def test_the_per_line_caches_overflowing_mid_page_lose_no_line(monkeypatch) -> None:
+    """When a page's new lines would take a per-line cache past its bound it is emptied, and
+    the page's lines it held before must still come back (they did not: a KeyError on a
+    crawl of more than 2^18 distinct lines)."""
+    from pipelines.core import furniture
+
+    pages = [[f"Line {i} of page {p}, with 12 numbers" for i in range(p, p + 6)] for p in range(8)]
+    want_keys = [[furniture.line_key(ln) for ln in page] for page in pages]
+    want_shapes = [[furniture.line_shape(ln) for ln in page] for page in pages]
+    want_masks = [furniture._VARIABLE.sub("X", "\n".join(page)) for page in pages]
+    furniture.forget_lines()
+    monkeypatch.setattr(furniture, "_MAX_KEYS", 8)
+    for _ in range(2):
+        for page, keys, shapes, mask in zip(pages, want_keys, want_shapes, want_masks, strict=True):
+            assert furniture.line_keys(page) == keys
+            assert furniture.line_shapes(page) == shapes
+            assert furniture.mask_variables("\n".join(page)) == mask
+            assert len(furniture._KEYS) <= 8 and len(furniture._SHAPES) <= 8
+    furniture.forget_lines()

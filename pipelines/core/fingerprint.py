@@ -452,8 +452,9 @@ def fingerprints_and_leads(
     leads = np.empty((n, config.lead_perm), dtype=np.uint32)
     k = config.shingle_size
     prefix = config.lead_words - k + 1 if config.lead_words >= k else None
-    for i, text in enumerate(texts):
-        hashes = _shingle_hashes(text if normalised else normalise(text), config)
+    norms = list(texts) if normalised else [normalise(t) for t in texts]
+    for i, (text, norm) in enumerate(zip(texts, norms, strict=True)):
+        hashes = _shingle_hashes(norm, config)
         sigs[i] = signature_from_hashes(hashes, config)
         counts[i] = _distinct(hashes)
         if config.lead_chars:
@@ -463,8 +464,7 @@ def fingerprints_and_leads(
         else:
             leads[i] = signature_from_hashes(hashes[:prefix], config)[: config.lead_perm]
     if config.lead_chars:
-        encoded = [(t if normalised else normalise(t)).encode("utf-8") for t in texts]
-        leads = char_leads(encoded, config)
+        leads = char_leads([norm.encode("utf-8") for norm in norms], config)
     return sigs, counts, leads
 
 

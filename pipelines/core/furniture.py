@@ -218,6 +218,25 @@ _KEYS: dict[str, str] = {}
 _MAX_KEYS = 1 << 18
 
 
+def _missing(cache: dict[str, Any], items: Iterable[str]) -> list[str]:
+    """The distinct ``items`` one of the per-line caches lacks. When adding them would take it
+    past its bound it is emptied first, and then every item is missing (the caller reads all
+    of them back from the cache)."""
+    distinct = list(dict.fromkeys(items))
+    new = [x for x in distinct if x not in cache]
+    if new and len(cache) + len(new) > _MAX_KEYS:
+        cache.clear()
+        return distinct
+    return new
+
+
+def _remember(cache: dict[str, Any], item: str, value: Any) -> Any:
+    if len(cache) >= _MAX_KEYS:
+        cache.clear()
+    cache[item] = value
+    return value
+
+
 def _key_of(norm: str) -> str:
     return xxhash.xxh64_hexdigest(norm.encode("utf-8")) if norm else ""
 
@@ -228,28 +247,19 @@ def line_key(line: str) -> str:
         return _KEYS[line]
     except KeyError:
         pass
-    key = _key_of(normalise(line))
-    if len(_KEYS) >= _MAX_KEYS:
-        _KEYS.clear()
-    _KEYS[line] = key
-    return key
+    return _remember(_KEYS, line, _key_of(normalise(line)))
 
 
 def line_keys(lines: Sequence[str], norms: Sequence[str] | None = None) -> list[str]:
     """``[line_key(line) for line in lines]`` of one page's lines (stripped, no line breaks),
     the new ones normalised together in one pass (``normalise_lines``), or taken from
     ``norms``, the lines' ``normalise_lines`` when the caller has it."""
-    new = [ln for ln in dict.fromkeys(lines) if ln not in _KEYS]
-    if new:
-        if len(_KEYS) + len(new) > _MAX_KEYS:
-            _KEYS.clear()
-        if norms is None:
-            _KEYS.update(zip(new, map(_key_of, normalise_lines(new)), strict=True))
-        else:
-            fresh = set(new)
-            _KEYS.update(
-                (ln, _key_of(norm)) for ln, norm in zip(lines, norms, strict=True) if ln in fresh
-            )
+    new = _missing(_KEYS, lines)
+    if new and norms is None:
+        _KEYS.update(zip(new, map(_key_of, normalise_lines(new)), strict=True))
+    elif new:
+        fresh = set(new)
+        _KEYS.update((ln, _key_of(n)) for ln, n in zip(lines, norms, strict=True) if ln in fresh)
     return [_KEYS[ln] for ln in lines]
 
 
@@ -318,13 +328,11 @@ def mask_variables(text: str) -> str:
     ws, we = starts[pick].tolist(), ends[pick].tolist()
     words = [text[a:b] for a, b in zip(ws, we, strict=True)]
     # Names and numbers recur from page to page: each word is masked once.
-    new = [w for w in dict.fromkeys(words) if w not in _MASKED]
+    new = _missing(_MASKED, words)
     if new:
         done = _VARIABLE.sub("X", " ".join(new)).split(" ")
         if len(done) != len(new):  # cannot happen: no match holds or makes a space
             return _VARIABLE.sub("X", text)
-        if len(_MASKED) + len(new) > _MAX_KEYS:
-            _MASKED.clear()
         _MASKED.update(zip(new, done, strict=True))
     masked = [_MASKED[w] for w in words]
     out = []
@@ -358,23 +366,17 @@ def line_shape(line: str) -> tuple[str, int]:
     except KeyError:
         pass
     masked = _VARIABLE.sub("X", line.strip())
-    shape = _shape_of(masked, normalise(masked))
-    if len(_SHAPES) >= _MAX_KEYS:
-        _SHAPES.clear()
-    _SHAPES[line] = shape
-    return shape
+    return _remember(_SHAPES, line, _shape_of(masked, normalise(masked)))
 
 
 def line_shapes(lines: Sequence[str]) -> list[tuple[str, int]]:
     """``[line_shape(line) for line in lines]`` of one page's lines (stripped, no line breaks):
     the new ones masked in one regex pass and normalised in one (``normalise_lines``)."""
-    new = [ln for ln in dict.fromkeys(lines) if ln not in _SHAPES]
+    new = _missing(_SHAPES, lines)
     if new:
         masked = mask_variables("\n".join(new)).split("\n")
         if len(masked) != len(new) or any(ln != ln.strip() for ln in new):
             return [line_shape(ln) for ln in lines]  # a line break or blank inside: one by one
-        if len(_SHAPES) + len(new) > _MAX_KEYS:
-            _SHAPES.clear()
         norms = normalise_lines(masked)
         _SHAPES.update(zip(new, map(_shape_of, masked, norms), strict=True))
     return [_SHAPES[ln] for ln in lines]

@@ -156,12 +156,17 @@ def normalise(text: str) -> str:
     """Normalised form of ``text`` (see the module docstring for the rules)."""
     if len(text) < _SHORT:
         return _normalise_regex(_prepare(text))
+    return _normalise_long(text)
+
+
+def _normalise_long(text: str, breaks: bool = False) -> str:
+    """The numpy paths: ASCII bytes when the text is (or becomes) ASCII, else code points."""
     if text.isascii():
-        return _normalise_ascii(text)
+        return _normalise_ascii(text, breaks)
     text = _prepare(text)
     if text.isascii():  # typographic quotes and dashes were the only non-ASCII characters
-        return _normalise_ascii(text)
-    return _normalise_bmp(text)
+        return _normalise_ascii(text, breaks)
+    return _normalise_bmp(text, breaks)
 
 
 # ``str.translate`` with a dict looks every character up in it: about 90 ns a character on
@@ -212,7 +217,7 @@ def _normalise_bmp(prepared: str, breaks: bool = False) -> str:
     """
     data = np.frombuffer(prepared.encode("utf-32-le"), dtype=np.uint32)
     if data.size == 0 or int(data.max()) > 0xFFFF:
-        return _normalise_regex_breaks(prepared) if breaks else _normalise_regex(prepared)
+        return _normalise_regex(prepared, breaks)
     word = _BMP_IS_WORD.take(data)
     sep = ~word
     # A joining mark survives only between two word characters; anything else separates.
@@ -229,9 +234,14 @@ def _normalise_bmp(prepared: str, breaks: bool = False) -> str:
     return out[keep].tobytes().decode("utf-32-le").strip(" ")
 
 
-def _normalise_regex(prepared: str) -> str:
-    """Rules 5-6 on text that has been through rules 1-4: the general (any script) path."""
-    pattern = _WORD_WITH_MARKS if _has_marks(prepared) else _WORD
+def _normalise_regex(prepared: str, breaks: bool = False) -> str:
+    """Rules 5-6 on text that has been through rules 1-4: the general (any script) path.
+    With ``breaks``, each line break is kept as a word of its own (``normalise_lines``)."""
+    marks = _has_marks(prepared)
+    if breaks:
+        pattern = _WORD_OR_BREAK_WITH_MARKS if marks else _WORD_OR_BREAK
+    else:
+        pattern = _WORD_WITH_MARKS if marks else _WORD
     return " ".join(pattern.findall(prepared))
 
 
@@ -249,21 +259,7 @@ def normalise_lines(lines: Sequence[str]) -> list[str]:
     text = "\n".join(lines)
     if text.count("\n") != len(lines) - 1:
         raise ValueError("normalise_lines: a line holds a line break")
-    if text.isascii():
-        joined = _normalise_ascii(text, breaks=True)
-    else:
-        text = _prepare(text)
-        if text.isascii():
-            joined = _normalise_ascii(text, breaks=True)
-        else:
-            joined = _normalise_bmp(text, breaks=True)
-    return [part.strip(" ") for part in joined.split("\n")]
-
-
-def _normalise_regex_breaks(prepared: str) -> str:
-    """``_normalise_regex`` that keeps each line break as a word of its own."""
-    pattern = _WORD_OR_BREAK_WITH_MARKS if _has_marks(prepared) else _WORD_OR_BREAK
-    return " ".join(pattern.findall(prepared))
+    return [part.strip(" ") for part in _normalise_long(text, breaks=True).split("\n")]
 
 
 def tokens(text: str) -> list[str]:
