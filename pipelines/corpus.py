@@ -65,7 +65,9 @@ def group_table(
         }
     model = FurnitureModel()
     grouper = Grouper(config)
-    edges = finish_run(documents, model, config, grouper, observe_sites=domain_column is not None)
+    edges = finish_run(
+        documents, model, config, grouper, observe_sites=domain_column is not None, records=False
+    )
     assignments = grouper.assignments()
     sizes = Counter(assignments.values())
     out = pa.Table.from_pylist(

@@ -187,9 +187,24 @@ def test_page_at_once_keys_shapes_and_masks_equal_the_line_by_line_ones() -> Non
     alphabet = list("aZ9 @:/.,-'h_tps\u00a0\u2009\n\tX(\u0663\u00e9\u0130\U0001d7ce\U0001f600")
     texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(20000)]
     texts += ["http://x.com/a b", "@user hi", "Foo.com/2024 x", "e.g. 10:30", "x https://T.co/A9"]
-    assert [furniture.mask_variables(t) for t in texts] == [
-        furniture._VARIABLE.sub("X", t) for t in texts
+    want = [furniture._VARIABLE.sub("X", t) for t in texts]
+    assert [furniture.mask_variables(t) for t in texts] == want
+    # The RE2 batch (each character mapped to its class): every character class the pattern
+    # tells apart, in and beyond the BMP, and the ASCII separators that Python's \s takes and
+    # RE2's does not.
+    odd = list("\x0b\x0c\x1c\x1f\x85\u2028\u3000\x00\x7f\u00b2\u2160\u00c9\U0001d400\U00010400")
+    batch = [
+        "".join(rng.choice(alphabet + odd) for _ in range(rng.randint(0, 30))).replace("\n", " ")
+        for _ in range(20000)
     ]
+    batch += [t.replace("\n", " ") for t in texts]
+    batch += [
+        f"http://x.co/a{c}b A{c}Cd x{c}Y 1{c}2 @u{c}v {c}Z9" for c in odd + alphabet if c != "\n"
+    ]
+    assert furniture.mask_many(batch) == [furniture._VARIABLE.sub("X", t) for t in batch]
+    assert furniture.mask_many(["a\ud800 Bc 12"]) == ["a\ud800 X X"]  # a lone surrogate
+    with pytest.raises(ValueError, match="line break"):
+        furniture.mask_many(["one\ntwo"])
 
     def key(line: str) -> str:
         norm = normalise(line)
@@ -214,6 +229,13 @@ def test_page_at_once_keys_shapes_and_masks_equal_the_line_by_line_ones() -> Non
         assert furniture.line_shapes(lines) == [shape(line) for line in lines]
     furniture.forget_lines()
     assert [furniture.line_shape(ln) for ln in pages[0]] == [shape(ln) for ln in pages[0]]
+    # Many pages' shapes computed in one batch, then read back page by page.
+    furniture.forget_lines()
+    furniture.prime_shapes(pages)
+    assert len(furniture._SHAPES) == len({ln for page in pages for ln in page})
+    for lines in pages:
+        assert furniture.line_shapes(lines) == [shape(line) for line in lines]
+    furniture.forget_lines()
 
 
 def test_the_per_line_caches_overflowing_mid_page_lose_no_line(monkeypatch) -> None:
@@ -229,9 +251,26 @@ def test_the_per_line_caches_overflowing_mid_page_lose_no_line(monkeypatch) -> N
     furniture.forget_lines()
     monkeypatch.setattr(furniture, "_MAX_KEYS", 8)
     for _ in range(2):
+        furniture.prime_shapes(pages)  # more new lines than the bound: it primes none
+        furniture.prime_shapes(pages[:1])
         for page, keys, shapes, mask in zip(pages, want_keys, want_shapes, want_masks, strict=True):
             assert furniture.line_keys(page) == keys
             assert furniture.line_shapes(page) == shapes
             assert furniture.mask_variables("\n".join(page)) == mask
             assert len(furniture._KEYS) <= 8 and len(furniture._SHAPES) <= 8
     furniture.forget_lines()
+
+
+def test_the_wide_spaces_are_every_space_str_split_knows_beyond_ascii() -> None:
+    """`_shape_of` counts a line's own words on its UTF-8 bytes unless the line holds one of
+    `_WIDE_SPACE`, the characters beyond ASCII that str.split() splits at: the table is built
+    from the Basic Multilingual Plane only, which must hold all of them."""
+    from pipelines.core import furniture
+
+    wide = {chr(c) for c in range(0x80, 0x110000) if chr(c).isspace()}
+    assert wide and all(furniture._WIDE_SPACE.fullmatch(ch) for ch in wide)
+    assert furniture._shape_of("a\u3000b\u00a0X c", "a b x c")[1] == 3
+    assert (
+        furniture._shape_of("\u00e9t\u00e9 X., (X) \u00fcber", "\u00e9t\u00e9 x x \u00fcber")[1]
+        == 2
+    )

@@ -35,6 +35,7 @@ from pipelines.core.furniture import (
     clean_text,
     line_key,
     line_keys,
+    prime_shapes,
     shape_key,
     split_lines,
 )
@@ -111,6 +112,19 @@ def _clean_again(
     return out
 
 
+# Pages whose line shapes are computed in one batch (prime_shapes) just before they are counted:
+# about 25,000 lines, well under the per-line caches' bound, so none is forgotten before use.
+_SHAPE_BATCH = 1024
+
+
+def _batches(order: Sequence[str], lines_of: Any) -> Iterable[Sequence[str]]:
+    """``order`` in batches, the shapes of each batch's lines (``lines_of(d)``) computed first."""
+    for at in range(0, len(order), _SHAPE_BATCH):
+        batch = order[at : at + _SHAPE_BATCH]
+        prime_shapes([lines_of(d) for d in batch])
+        yield batch
+
+
 def _normalised_text(kept: Sequence[str], norms: dict[str, str]) -> str:
     """``normalise("\\n".join(kept))`` from the kept lines' own normalised forms: no word runs
     across a line break (``normalise_lines``)."""
@@ -124,6 +138,7 @@ def finish_run(
     grouper: Grouper,
     *,
     observe_sites: bool = True,
+    records: bool = True,
 ) -> list[Edge]:
     """Clean, fingerprint and group this run's documents in place; return the new edges.
 
@@ -131,7 +146,9 @@ def finish_run(
     text, `furniture_removed`, word count, content hash, signature and shingle count.
     `observe_sites=False` skips counting lines per site: for a corpus whose every text is its
     own pseudo-site (`pipelines.corpus.group_table` without a domain column), where a line seen
-    on one page can never reach the model's two-page threshold.
+    on one page can never reach the model's two-page threshold. `records=False` leaves out
+    what only the crawl's stored rows need (word count, content hash, signature bytes and
+    shingle count): the clean text and `furniture_removed` are all a corpus returns.
     """
     order = arrival_order(documents)
     lines = {d: split_lines(documents[d]["text"]) for d in order}
@@ -141,8 +158,9 @@ def finish_run(
     for d in order:
         line_keys(list(norms[d]), list(norms[d].values()))
     if observe_sites:
-        for d in order:
-            model.observe(documents[d]["domain"], d, lines[d])
+        for batch in _batches(order, lines.__getitem__):
+            for d in batch:
+                model.observe(documents[d]["domain"], d, lines[d])
     cleaned = _clean_all(documents, order, lines, model)
 
     # Provisional grouping: which kept lines recur across different copy families?
@@ -151,8 +169,9 @@ def finish_run(
     texts = [_normalised_text(cleaned[d][0], norms[d]) for d in order]
     sigs, counts, leads = fingerprints_and_leads(texts, config, normalised=True)
     provisional.add_many(order, sigs, counts, leads=leads)
-    for d in order:
-        model.observe_clusters(provisional.cluster_of(d), cleaned[d][0])
+    for batch in _batches(order, lambda d: cleaned[d][0]):
+        for d in batch:
+            model.observe_clusters(provisional.cluster_of(d), cleaned[d][0])
     cleaned = _clean_again(documents, order, lines, model, cleaned)
 
     # Only the texts the second cleaning changed need new fingerprints (128 of 939 on the
@@ -168,6 +187,8 @@ def finish_run(
         text = "\n".join(kept)
         row["text"] = text
         row["furniture_removed"] = [*row.get("furniture_removed", ()), *removed]
+        if not records:
+            continue
         row["word_count"] = len(text.split())
         row["content_hash"] = content_hash(text)
         row["minhash"] = to_bytes(sigs[i])

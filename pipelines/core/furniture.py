@@ -345,8 +345,112 @@ def mask_variables(text: str) -> str:
     return "".join(out)
 
 
+# The same matches as _VARIABLE for RE2 (pyarrow's regex engine, one C pass over a whole
+# batch): no lookahead (from a word boundary, a run of [\w.,:/-] that holds a digit is matched
+# whole either way). RE2's \w, \s and \b are ASCII; `_PROXY` maps each character to an ASCII
+# one of the same class for every set the pattern uses, so RE2 on the mapped text finds the
+# matches Python's Unicode classes find on the text itself.
+_RE2_VARIABLE = r"@\w+|https?://\S+|\b[A-Z][\w'\-]*|\b[\w.,:/\-]*\d[\w.,:/\-]*"
+_RE2_MARKED = "\x01\\0\x02"  # each match between two markers the proxy never holds
+
+
+def _proxy_char(ch: str) -> str:
+    """An ASCII character of ``ch``'s class in _VARIABLE: itself for printable ASCII and the
+    whitespace both engines agree on, else a space, a digit, a letter or "~" (none of them)."""
+    if " " <= ch <= "~" or ch in "\t\n\r\f":
+        return ch
+    for pattern, proxy in ((r"\s", " "), (r"\d", "0"), (r"\w", "a")):
+        if re.match(pattern, ch):
+            return proxy
+    return "~"
+
+
+def _proxy_table() -> np.ndarray:
+    plane = "".join(map(chr, range(0x10000)))
+    table = np.full(0x10000, ord("~"), dtype=np.uint8)
+    for pattern, proxy in ((r"\w", "a"), (r"\d", "0"), (r"\s", " ")):
+        table[[m.start() for m in re.finditer(pattern, plane)]] = ord(proxy)
+    table[:0x80] = [ord(_proxy_char(chr(c))) for c in range(0x80)]
+    return table
+
+
+_PROXY = _proxy_table()
+
+
+def mask_many(lines: Sequence[str]) -> list[str]:
+    """``[_VARIABLE.sub("X", line) for line in lines]`` in one RE2 pass over all of them.
+
+    The lines (none holding a line break) are joined, each character mapped to its class
+    (`_PROXY`), and RE2 marks every match on the mapped text; the marks give the spans, which
+    are cut out of the text itself. A batch of a thousand pages costs about a quarter of
+    `mask_variables` page by page: pyarrow compiles the pattern on each call (about 0.1 ms),
+    so one call per page would cost more than it saves.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not lines:
+        return []
+    text = "\n".join(lines)
+    if text.count("\n") != len(lines) - 1:
+        raise ValueError("mask_many: a line holds a line break")
+    try:
+        data = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:  # a lone surrogate
+        return [_VARIABLE.sub("X", ln) for ln in lines]
+    astral = data > 0xFFFF
+    proxy = _PROXY.take(np.where(astral, 0, data))
+    for i in np.flatnonzero(astral).tolist():
+        proxy[i] = ord(_proxy_char(text[i]))
+    marked = pc.replace_substring_regex(
+        pa.array([proxy.tobytes().decode("ascii")]), _RE2_VARIABLE, _RE2_MARKED
+    )[0].as_py()
+    codes = np.frombuffer(marked.encode("ascii"), dtype=np.uint8)
+    opens, closes = np.flatnonzero(codes == 1), np.flatnonzero(codes == 2)
+    if opens.size == 0:
+        out = list(lines)
+    else:
+        before = 2 * np.arange(opens.size)  # markers before each match's own
+        starts, ends = opens - before, closes - before - 1
+        depth = np.cumsum(
+            np.bincount(starts, minlength=data.size + 1)
+            - np.bincount(ends, minlength=data.size + 1)
+        )[:-1]
+        keep = depth == 0
+        keep[starts] = True
+        masked = data.copy()
+        masked[starts] = ord("X")
+        out = masked[keep].tobytes().decode("utf-32-le").split("\n")
+    return out
+
+
+def prime_shapes(pages: Sequence[Sequence[str]]) -> None:
+    """Compute the shapes of many pages' lines (stripped, no line breaks) at once, masked in
+    one RE2 pass (`mask_many`): `line_shapes` of each page then finds them all computed. Each
+    page's new lines are normalised together, as `line_shapes` does (one call over thousands
+    of pages would take the slowest normalisation path for all of them)."""
+    new = _missing(_SHAPES, itertools.chain.from_iterable(pages))
+    if not new or len(new) > _MAX_KEYS or any(ln != ln.strip() or "\n" in ln for ln in new):
+        return  # line_shapes takes them one by one
+    masked = dict(zip(new, mask_many(new), strict=True))
+    # ASCII forms all in one call (the byte path: its cost is per call as much as per byte),
+    # the others page by page.
+    ascii_lines = [ln for ln, form in masked.items() if form.isascii()]
+    forms = [masked[ln] for ln in ascii_lines]
+    _SHAPES.update(zip(ascii_lines, map(_shape_of, forms, normalise_lines(forms)), strict=True))
+    for page in pages:
+        fresh = [ln for ln in dict.fromkeys(page) if ln in masked and ln not in _SHAPES]
+        if fresh:
+            forms = [masked[ln] for ln in fresh]
+            _SHAPES.update(zip(fresh, map(_shape_of, forms, normalise_lines(forms)), strict=True))
+
+
 # A word of a masked line is the template's own unless it is made only of these.
-_NOT_OWN = str.maketrans(dict.fromkeys("X.,:;-|@()"))
+_NOT_OWN_CHARS = "X.,:;-|@()"
+# The characters beyond ASCII that str.split() splits at (all in the BMP: tests/test_furniture.py).
+_WIDE_SPACE = re.compile(
+    "[" + "".join(chr(c) for c in range(0x80, 0x10000) if chr(c).isspace()) + "]"
+)
 # str.split() also splits at the ASCII separators \x1c-\x1f, bytes.split() does not.
 _NOT_OWN_ASCII = bytes.maketrans(b"\x1c\x1d\x1e\x1f", b"    ")
 _SHAPES: dict[str, tuple[str, int]] = {}
@@ -356,7 +460,15 @@ def _shape_of(masked: str, norm: str) -> tuple[str, int]:
     key = "s" + _key_of(norm) if masked.strip("X .,:;-") else ""
     if masked.isascii():  # bytes.translate is C all the way (str's looks up each character)
         return key, len(masked.encode("ascii").translate(_NOT_OWN_ASCII, b"X.,:;-|@()").split())
-    return key, len(masked.translate(_NOT_OWN).split())
+    if _WIDE_SPACE.search(masked) is None:
+        # UTF-8 holds no ASCII byte inside a wider character, so deleting the marks' bytes
+        # deletes the marks, and with no wider space in the line bytes.split() splits where
+        # str.split() does.
+        data = masked.encode("utf-8", "surrogatepass")
+        return key, len(data.translate(_NOT_OWN_ASCII, b"X.,:;-|@()").split())
+    # (str.translate looks each character up in a dict, about 90 ns a character.) A word is
+    # the template's own unless stripping the marks off it leaves nothing.
+    return key, sum(1 for word in masked.split() if word.strip(_NOT_OWN_CHARS))
 
 
 def line_shape(line: str) -> tuple[str, int]:
