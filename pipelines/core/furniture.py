@@ -659,7 +659,7 @@ def credited_source(lines: Iterable[str]) -> str | None:
 _KEEP_IDS = 4  # distinct page ids remembered per line: enough to count up to any threshold
 
 
-@dataclass
+@dataclass(slots=True)
 class _Line:
     ids: list[str]  # the first few distinct pages (or clusters, or variants) it was seen on
     pages: int = 1
@@ -721,14 +721,19 @@ class FurnitureModel:
         shapes = self.domains.setdefault(GLOBAL_SHAPE, {})
         families = self.domains.setdefault(GLOBAL_SHAPE_FAMILIES, {})
         distinct = list(dict.fromkeys(lines))
+        count = _count
         for line, key, (shape, own_words) in zip(
             distinct, line_keys(distinct), line_shapes(distinct), strict=True
         ):
-            if key:
-                _count(exact, key, cluster_id, line)
-                if shape and own_words >= GLOBAL_SHAPE_MIN_WORDS:
-                    _count(shapes, shape, key, line)
-                    _count(families, shape, cluster_id, line)
+            if not key:
+                continue
+            if key in exact:
+                count(exact, key, cluster_id, line)
+            else:  # most lines: seen for the first time (what _count does then)
+                exact[key] = _Line(ids=[cluster_id])
+            if shape and own_words >= GLOBAL_SHAPE_MIN_WORDS:
+                count(shapes, shape, key, line)
+                count(families, shape, cluster_id, line)
         self._trim(exact)
         self._trim(shapes)
         self._trim(families)
