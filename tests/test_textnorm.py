@@ -15,6 +15,7 @@ from pipelines.core.textnorm import (
     _prepare,
     normalise,
     normalise_lines,
+    normalise_pages,
     shingles,
     tokens,
 )
@@ -196,5 +197,9 @@ def test_normalise_lines_gives_each_lines_normalise() -> None:
     for lines in pages:
         assert normalise_lines(lines) == [normalise(line) for line in lines], lines
     assert normalise_lines([]) == []
+    # Many pages at once (their ASCII lines in one call): each page's normalise_lines.
+    want = [[normalise(line) for line in lines] for lines in pages]
+    assert normalise_pages(pages) == want
+    assert normalise_pages(pages[::-1] + [[]]) == want[::-1] + [[]]
     with pytest.raises(ValueError, match="line break"):
         normalise_lines(["two\nlines"])

@@ -41,7 +41,7 @@ from pipelines.core.furniture import (
 )
 from pipelines.core.grouping import Edge, Grouper
 from pipelines.core.origin import edge_direction
-from pipelines.core.textnorm import normalise_lines
+from pipelines.core.textnorm import normalise_pages
 
 
 def arrival_order(documents: dict[str, dict[str, Any]]) -> list[str]:
@@ -112,15 +112,16 @@ def _clean_again(
     return out
 
 
-# Pages whose line shapes are computed in one batch (prime_shapes) just before they are counted:
-# about 25,000 lines, well under the per-line caches' bound, so none is forgotten before use.
-_SHAPE_BATCH = 1024
+# Pages normalised in one batch (normalise_pages), and whose line shapes are computed in one
+# batch (prime_shapes) just before they are counted: about 25,000 lines, well under the
+# per-line caches' bound, so none is forgotten before use.
+_BATCH = 1024
 
 
 def _batches(order: Sequence[str], lines_of: Any) -> Iterable[Sequence[str]]:
     """``order`` in batches, the shapes of each batch's lines (``lines_of(d)``) computed first."""
-    for at in range(0, len(order), _SHAPE_BATCH):
-        batch = order[at : at + _SHAPE_BATCH]
+    for at in range(0, len(order), _BATCH):
+        batch = order[at : at + _BATCH]
         prime_shapes([lines_of(d) for d in batch])
         yield batch
 
@@ -154,7 +155,11 @@ def finish_run(
     lines = {d: split_lines(documents[d]["text"]) for d in order}
     # Each page's lines normalised once: the keys of the furniture model and the texts the
     # fingerprints hash both come from them.
-    norms = {d: dict(zip(lines[d], normalise_lines(lines[d]), strict=True)) for d in order}
+    norms = {}
+    for at in range(0, len(order), _BATCH):
+        batch = order[at : at + _BATCH]
+        for d, forms in zip(batch, normalise_pages([lines[d] for d in batch]), strict=True):
+            norms[d] = dict(zip(lines[d], forms, strict=True))
     for d in order:
         line_keys(list(norms[d]), list(norms[d].values()))
     if observe_sites:

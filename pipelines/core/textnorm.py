@@ -262,6 +262,34 @@ def normalise_lines(lines: Sequence[str]) -> list[str]:
     return [part.strip(" ") for part in _normalise_long(text, breaks=True).split("\n")]
 
 
+def normalise_pages(pages: Sequence[Sequence[str]]) -> list[list[str]]:
+    """``[normalise_lines(page) for page in pages]``, the ASCII lines of all pages in one call.
+
+    Any grouping of lines gives each line's words (``normalise_lines``). Real prose pages
+    mostly hold a typographic quote or a name with an accent somewhere, which sends the whole
+    page down the code-point path; the ASCII lines, most lines of such pages, take the byte
+    path together, whose cost is as much per call as per byte. Callers bound the batch (its
+    text is joined into one string).
+    """
+    out: list[list[str]] = [[""] * len(page) for page in pages]
+    ascii_at: list[tuple[int, int]] = []
+    ascii_lines: list[str] = []
+    for i, page in enumerate(pages):
+        other_at = []
+        for j, line in enumerate(page):
+            if line.isascii():
+                ascii_at.append((i, j))
+                ascii_lines.append(line)
+            else:
+                other_at.append(j)
+        if other_at:
+            for j, norm in zip(other_at, normalise_lines([page[j] for j in other_at]), strict=True):
+                out[i][j] = norm
+    for (i, j), norm in zip(ascii_at, normalise_lines(ascii_lines), strict=True):
+        out[i][j] = norm
+    return out
+
+
 def tokens(text: str) -> list[str]:
     """Words of ``normalise(text)``."""
     return normalise(text).split()
