@@ -118,12 +118,8 @@ def _clean_again(
 _BATCH = 1024
 
 
-def _batches(order: Sequence[str], lines_of: Any) -> Iterable[Sequence[str]]:
-    """``order`` in batches, the shapes of each batch's lines (``lines_of(d)``) computed first."""
-    for at in range(0, len(order), _BATCH):
-        batch = order[at : at + _BATCH]
-        prime_shapes([lines_of(d) for d in batch])
-        yield batch
+def _chunks(order: Sequence[str]) -> Iterable[Sequence[str]]:
+    return (order[at : at + _BATCH] for at in range(0, len(order), _BATCH))
 
 
 def _normalised_text(kept: Sequence[str], norms: dict[str, str]) -> str:
@@ -156,14 +152,14 @@ def finish_run(
     # Each page's lines normalised once: the keys of the furniture model and the texts the
     # fingerprints hash both come from them.
     norms = {}
-    for at in range(0, len(order), _BATCH):
-        batch = order[at : at + _BATCH]
+    for batch in _chunks(order):
         for d, forms in zip(batch, normalise_pages([lines[d] for d in batch]), strict=True):
             norms[d] = dict(zip(lines[d], forms, strict=True))
     for d in order:
         line_keys(list(norms[d]), list(norms[d].values()))
     if observe_sites:
-        for batch in _batches(order, lines.__getitem__):
+        for batch in _chunks(order):
+            prime_shapes([lines[d] for d in batch])
             for d in batch:
                 model.observe(documents[d]["domain"], d, lines[d])
     cleaned = _clean_all(documents, order, lines, model)
@@ -174,7 +170,8 @@ def finish_run(
     texts = [_normalised_text(cleaned[d][0], norms[d]) for d in order]
     sigs, counts, leads = fingerprints_and_leads(texts, config, normalised=True)
     provisional.add_many(order, sigs, counts, leads=leads)
-    for batch in _batches(order, lambda d: cleaned[d][0]):
+    for batch in _chunks(order):
+        prime_shapes([cleaned[d][0] for d in batch])
         for d in batch:
             model.observe_clusters(provisional.cluster_of(d), cleaned[d][0])
     cleaned = _clean_again(documents, order, lines, model, cleaned)

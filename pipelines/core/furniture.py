@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from pipelines.core.textnorm import normalise, normalise_lines
+from pipelines.core.textnorm import normalise, normalise_lines, normalise_pages
 
 MODEL_FORMAT = 1
 DEFAULT_MIN_PAGES = 2  # an exact line on two pages of one site
@@ -347,11 +347,15 @@ def mask_variables(text: str) -> str:
 
 # The same matches as _VARIABLE for RE2 (pyarrow's regex engine, one C pass over a whole
 # batch): no lookahead (from a word boundary, a run of [\w.,:/-] that holds a digit is matched
-# whole either way). RE2's \w, \s and \b are ASCII; `_PROXY` maps each character to an ASCII
+# whole either way). RE2's \w, \s and \b are ASCII; `_proxy_char` maps each character to an ASCII
 # one of the same class for every set the pattern uses, so RE2 on the mapped text finds the
 # matches Python's Unicode classes find on the text itself.
 _RE2_VARIABLE = r"@\w+|https?://\S+|\b[A-Z][\w'\-]*|\b[\w.,:/\-]*\d[\w.,:/\-]*"
 _RE2_MARKED = "\x01\\0\x02"  # each match between two markers the proxy never holds
+
+
+# Python's classes that _VARIABLE tells apart, each with its ASCII stand-in; first match wins.
+_CLASSES = ((r"\s", " "), (r"\d", "0"), (r"\w", "a"))
 
 
 def _proxy_char(ch: str) -> str:
@@ -359,29 +363,24 @@ def _proxy_char(ch: str) -> str:
     whitespace both engines agree on, else a space, a digit, a letter or "~" (none of them)."""
     if " " <= ch <= "~" or ch in "\t\n\r\f":
         return ch
-    for pattern, proxy in ((r"\s", " "), (r"\d", "0"), (r"\w", "a")):
-        if re.match(pattern, ch):
-            return proxy
-    return "~"
+    return next((proxy for pattern, proxy in _CLASSES if re.match(pattern, ch)), "~")
 
 
+@functools.cache
 def _proxy_table() -> np.ndarray:
-    plane = "".join(map(chr, range(0x10000)))
+    """`_proxy_char` of every BMP character (built on first use: 30-40 ms)."""
     table = np.full(0x10000, ord("~"), dtype=np.uint8)
-    for pattern, proxy in ((r"\w", "a"), (r"\d", "0"), (r"\s", " ")):
-        table[[m.start() for m in re.finditer(pattern, plane)]] = ord(proxy)
+    for pattern, proxy in reversed(_CLASSES):
+        table[_bmp_table(pattern)] = ord(proxy)
     table[:0x80] = [ord(_proxy_char(chr(c))) for c in range(0x80)]
     return table
-
-
-_PROXY = _proxy_table()
 
 
 def mask_many(lines: Sequence[str]) -> list[str]:
     """``[_VARIABLE.sub("X", line) for line in lines]`` in one RE2 pass over all of them.
 
     The lines (none holding a line break) are joined, each character mapped to its class
-    (`_PROXY`), and RE2 marks every match on the mapped text; the marks give the spans, which
+    (`_proxy_char`), and RE2 marks every match on the mapped text; the marks give the spans, which
     are cut out of the text itself. A batch of a thousand pages costs about a quarter of
     `mask_variables` page by page: pyarrow compiles the pattern on each call (about 0.1 ms),
     so one call per page would cost more than it saves.
@@ -399,7 +398,7 @@ def mask_many(lines: Sequence[str]) -> list[str]:
     except UnicodeEncodeError:  # a lone surrogate
         return [_VARIABLE.sub("X", ln) for ln in lines]
     astral = data > 0xFFFF
-    proxy = _PROXY.take(np.where(astral, 0, data))
+    proxy = _proxy_table().take(np.where(astral, 0, data))
     for i in np.flatnonzero(astral).tolist():
         proxy[i] = ord(_proxy_char(text[i]))
     marked = pc.replace_substring_regex(
@@ -408,41 +407,35 @@ def mask_many(lines: Sequence[str]) -> list[str]:
     codes = np.frombuffer(marked.encode("ascii"), dtype=np.uint8)
     opens, closes = np.flatnonzero(codes == 1), np.flatnonzero(codes == 2)
     if opens.size == 0:
-        out = list(lines)
-    else:
-        before = 2 * np.arange(opens.size)  # markers before each match's own
-        starts, ends = opens - before, closes - before - 1
-        depth = np.cumsum(
-            np.bincount(starts, minlength=data.size + 1)
-            - np.bincount(ends, minlength=data.size + 1)
-        )[:-1]
-        keep = depth == 0
-        keep[starts] = True
-        masked = data.copy()
-        masked[starts] = ord("X")
-        out = masked[keep].tobytes().decode("utf-32-le").split("\n")
-    return out
+        return list(lines)
+    before = 2 * np.arange(opens.size)  # markers before each match's own
+    starts, ends = opens - before, closes - before - 1
+    depth = np.cumsum(
+        np.bincount(starts, minlength=data.size + 1) - np.bincount(ends, minlength=data.size + 1)
+    )[:-1]
+    keep = depth == 0  # outside every match, or a match's first character (which becomes X)
+    keep[starts] = True
+    masked = data.copy()
+    masked[starts] = ord("X")
+    return masked[keep].tobytes().decode("utf-32-le").split("\n")
 
 
 def prime_shapes(pages: Sequence[Sequence[str]]) -> None:
-    """Compute the shapes of many pages' lines (stripped, no line breaks) at once, masked in
-    one RE2 pass (`mask_many`): `line_shapes` of each page then finds them all computed. Each
-    page's new lines are normalised together, as `line_shapes` does (one call over thousands
-    of pages would take the slowest normalisation path for all of them)."""
+    """Compute the shapes of many pages' lines (stripped, no line breaks) at once: masked in one
+    RE2 pass (`mask_many`) and normalised with `normalise_pages` (the ASCII forms together, the
+    others page by page); `line_shapes` of each page then finds them all computed."""
     new = _missing(_SHAPES, itertools.chain.from_iterable(pages))
     if not new or len(new) > _MAX_KEYS or any(ln != ln.strip() or "\n" in ln for ln in new):
         return  # line_shapes takes them one by one
     masked = dict(zip(new, mask_many(new), strict=True))
-    # ASCII forms all in one call (the byte path: its cost is per call as much as per byte),
-    # the others page by page.
-    ascii_lines = [ln for ln, form in masked.items() if form.isascii()]
-    forms = [masked[ln] for ln in ascii_lines]
-    _SHAPES.update(zip(ascii_lines, map(_shape_of, forms, normalise_lines(forms)), strict=True))
+    fresh: list[list[str]] = []  # each new line once, with the first page it is on
+    seen: set[str] = set()
     for page in pages:
-        fresh = [ln for ln in dict.fromkeys(page) if ln in masked and ln not in _SHAPES]
-        if fresh:
-            forms = [masked[ln] for ln in fresh]
-            _SHAPES.update(zip(fresh, map(_shape_of, forms, normalise_lines(forms)), strict=True))
+        fresh.append([ln for ln in dict.fromkeys(page) if ln in masked and ln not in seen])
+        seen.update(fresh[-1])
+    forms = [[masked[ln] for ln in page] for page in fresh]
+    for page, page_forms, norms in zip(fresh, forms, normalise_pages(forms), strict=True):
+        _SHAPES.update(zip(page, map(_shape_of, page_forms, norms), strict=True))
 
 
 # A word of a masked line is the template's own unless it is made only of these.
@@ -721,19 +714,14 @@ class FurnitureModel:
         shapes = self.domains.setdefault(GLOBAL_SHAPE, {})
         families = self.domains.setdefault(GLOBAL_SHAPE_FAMILIES, {})
         distinct = list(dict.fromkeys(lines))
-        count = _count
         for line, key, (shape, own_words) in zip(
             distinct, line_keys(distinct), line_shapes(distinct), strict=True
         ):
-            if not key:
-                continue
-            if key in exact:
-                count(exact, key, cluster_id, line)
-            else:  # most lines: seen for the first time (what _count does then)
-                exact[key] = _Line(ids=[cluster_id])
-            if shape and own_words >= GLOBAL_SHAPE_MIN_WORDS:
-                count(shapes, shape, key, line)
-                count(families, shape, cluster_id, line)
+            if key:
+                _count(exact, key, cluster_id, line)
+                if shape and own_words >= GLOBAL_SHAPE_MIN_WORDS:
+                    _count(shapes, shape, key, line)
+                    _count(families, shape, cluster_id, line)
         self._trim(exact)
         self._trim(shapes)
         self._trim(families)
