@@ -66,11 +66,8 @@ def test_one_alternation_answers_as_every_pattern_in_turn() -> None:
     assert sum(decided.values()) > 20  # the sample holds furniture, not only bodies
 
 
-def test_page_flags_answer_as_every_pattern_in_turn_on_real_pages() -> None:
-    """`generic_furniture_flags` (patterns chosen by a line's first character, literals looked
-    for in the whole page first) is a speed-up only: on every text line of the 50 committed
-    real pages, menus and footers included, in six languages, it decides as every pattern
-    tried in turn, and so does `is_generic_furniture`."""
+def _committed_real_page_lines() -> list[list[str]]:
+    """The text lines of the 50 committed real pages (scripts and styles dropped)."""
     import gzip
 
     import lxml.html
@@ -81,12 +78,100 @@ def test_page_flags_answer_as_every_pattern_in_turn_on_real_pages() -> None:
         for node in doc.xpath("//script|//style"):
             node.drop_tree()
         pages.append(split_lines(doc.text_content()))
+    return pages
+
+
+def test_page_flags_answer_as_every_pattern_in_turn_on_real_pages() -> None:
+    """`generic_furniture_flags` (patterns chosen by a line's first character, literals looked
+    for in the whole page first) is a speed-up only: on every text line of the 50 committed
+    real pages, menus and footers included, in six languages, it decides as every pattern
+    tried in turn, and so does `is_generic_furniture`."""
+    pages = _committed_real_page_lines()
     lines = [line for page in pages for line in page]
     assert len(lines) > 5000
     every = [any(p.search(line) for p in GENERIC_PATTERNS) for line in lines]
     assert [f for page in pages for f in generic_furniture_flags(page)] == every
     assert [is_generic_furniture(line) for line in lines] == every
     assert sum(every) > 100
+
+
+def _generic_fuzz_lines(seed: int, n: int) -> list[str]:
+    """Lines built from the patterns' own words, with their letters case-changed or swapped for
+    the characters Python's IGNORECASE matches to them (Kelvin sign, long s, Turkish i), and
+    with the characters where RE2 and Python disagree put in between: non-ASCII spaces, digits
+    and letters, the ASCII separators, line breaks."""
+    import random
+    import re
+
+    words = sorted({w for p in GENERIC_PATTERNS for w in re.findall(r"[^\W\d_]{2,}", p.pattern)})
+    odd = list("\u212a\u017f\u0130\u0131\u00a0\u2009\u3000\x1c\x0b\x85\u0663\u00b2\u00c9")
+    odd += list("\u00e9\u00fc\u00dc\u1e9e\u00df\u00a9\u00a1\U0001d400 :|/.-()*!?0123456789")
+    rng = random.Random(seed)
+
+    def word() -> str:
+        w = rng.choice(words)
+        w = "".join(c.upper() if rng.random() < 0.3 else c for c in w)
+        w = w.replace("k", rng.choice("k\u212a")).replace("s", rng.choice("s\u017f"))
+        return w.replace("i", rng.choice("i\u0130\u0131I"))
+
+    lines = []
+    for _ in range(n):
+        parts = [rng.choice([word, lambda: rng.choice(odd)])() for _ in range(rng.randint(1, 8))]
+        lines.append(rng.choice(["", " ", "  "]).join(parts))
+    return lines
+
+
+def test_the_re2_batch_decides_as_every_pattern_in_turn() -> None:
+    """`generic_flags_many` (RE2 supersets of the patterns over all lines at once, the Python
+    patterns on its hits) decides exactly as every pattern tried in turn: on every line of the
+    committed real pages and on lines made of the patterns' words and the characters where the
+    two engines' classes, case folding and word boundaries differ."""
+    from pipelines.core import furniture
+
+    pages = _committed_real_page_lines()
+    fuzz = _generic_fuzz_lines(3, 30000)
+    pages += [fuzz[i : i + 25] for i in range(0, len(fuzz), 25)]
+    pages += [["Advertisement\n"], [], ["a\ud800 Advertisement", "Sponsored"]]  # break, surrogate
+    for pattern in GENERIC_PATTERNS:  # each has a superset of its own (none is "any line")
+        assert furniture.re2_superset(pattern) not in ("", "^")
+    got = furniture.generic_flags_many(pages)
+    want = [[any(p.search(ln) for p in GENERIC_PATTERNS) for ln in page] for page in pages]
+    assert got == want
+    assert sum(map(sum, want)) > 1000  # the fuzz holds many matches, not only misses
+    assert furniture.generic_flags_many([]) == []
+
+
+def test_the_re2_supersets_miss_a_match_when_a_rule_is_left_out(monkeypatch) -> None:
+    """The check above can fail: without the characters that IGNORECASE folds to ASCII
+    letters, the supersets miss lines that Python's patterns match."""
+    from pipelines.core import furniture
+
+    pages = [_generic_fuzz_lines(3, 30000)]
+    want = [[any(p.search(ln) for p in GENERIC_PATTERNS) for ln in page] for page in pages]
+    monkeypatch.setattr(furniture, "_RE2_FOLDS", {})
+    monkeypatch.setattr(furniture, "_RE2_CHARS", {})
+    furniture._generic_re2.cache_clear()
+    try:
+        assert furniture.generic_flags_many(pages) != want
+    finally:
+        furniture._generic_re2.cache_clear()
+        furniture._RE2_CHARS.clear()
+
+
+def test_the_re2_folds_are_every_character_ignorecase_matches_to_ascii() -> None:
+    """`_RE2_FOLDS` lists, for each ASCII character, what beyond ASCII Python's re.IGNORECASE
+    takes for it: checked against the whole code space."""
+    import re
+
+    from pipelines.core import furniture
+
+    plane = "".join(chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c < 0xE000)
+    found = {}
+    for c in range(128):
+        hits = "".join(m.group() for m in re.finditer(re.escape(chr(c)), plane, re.IGNORECASE))
+        if hits:
+            found[chr(c).lower()] = "".join(sorted(set(hits)))
+    assert found == {k: "".join(sorted(v)) for k, v in furniture._RE2_FOLDS.items()}
 
 
 def test_credited_source_names_the_outlet() -> None:

@@ -33,6 +33,7 @@ from pipelines.core.furniture import (
     GLOBAL_SHAPE,
     FurnitureModel,
     clean_text,
+    generic_flags_many,
     line_key,
     line_keys,
     prime_shapes,
@@ -65,12 +66,15 @@ def _clean_all(
     model: FurnitureModel,
 ) -> dict[str, tuple[list[str], list[str]]]:
     out = {}
-    for d in order:
-        row = documents[d]
-        # A model with no table for the site and no cross-site table calls nothing furniture:
-        # the generic rules and the headline alone give the same result, without its lookups.
-        active = model if _can_fire(model, row["domain"]) else None
-        out[d] = clean_text(lines[d], row["domain"], active, row["title"])
+    for batch in _chunks(order):
+        flags = generic_flags_many([lines[d] for d in batch])
+        for d, generic in zip(batch, flags, strict=True):
+            row = documents[d]
+            # A model with no table for the site and no cross-site table calls nothing
+            # furniture: the generic rules and the headline alone give the same result, without
+            # its lookups.
+            active = model if _can_fire(model, row["domain"]) else None
+            out[d] = clean_text(lines[d], row["domain"], active, row["title"], generic)
     return out
 
 

@@ -599,8 +599,15 @@ def _anchored_match(line: str) -> bool:
     return anchored is not None and anchored.match(line) is not None
 
 
+# The letters beyond ASCII that re.IGNORECASE matches to an ASCII one are the Kelvin sign, the
+# long s (casefold makes them k and s) and the Turkish dotted and dotless i, which casefold
+# leaves alone or turns into two characters: mapped to i first, a hint is found in every line
+# that a pattern matches ("B\u0131ld: X" matches "bild:").
+_DOTTED_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
+
+
 def _hinted_match(line: str, hints: Iterable[str]) -> bool:
-    head = line[:_ANYWHERE_SPAN].casefold()
+    head = line[:_ANYWHERE_SPAN].translate(_DOTTED_I).casefold()
     return any(h in head for h in hints) and _ANYWHERE_ANY.match(line) is not None
 
 
@@ -619,7 +626,7 @@ def generic_furniture_flags(lines: Sequence[str]) -> list[bool]:
     only the lines it occurs in take the test as before.
     """
     flags = [_anchored_match(ln) for ln in lines]
-    page = "\n".join(lines).casefold()
+    page = "\n".join(lines).translate(_DOTTED_I).casefold()
     present = [h for h in _ANYWHERE_HINTS if h in page]
     if not present:
         return flags
@@ -634,6 +641,164 @@ def generic_furniture_flags(lines: Sequence[str]) -> list[bool]:
         if not flags[i]:
             flags[i] = _hinted_match(lines[i], present)
     return flags
+
+
+# -- the generic patterns over a whole batch: an RE2 pass that no match escapes -------------
+#
+# RE2 (pyarrow's regex engine) runs all patterns over a batch's lines in one C pass, but its
+# classes, word boundaries and case folding are not Python's. So it does not decide: each pattern
+# becomes an RE2 pattern that matches *at least* every line the Python one matches (a superset),
+# and only the lines it hits take the Python test. The superset is built item by item from the
+# parsed pattern: a character or class becomes the ASCII characters Python's item matches (found
+# by trying all 128) plus every character beyond ASCII, unless it is a literal (then its case
+# variants, `_RE2_FOLDS`); a word boundary or lookaround is dropped (a weaker condition); a
+# repetition allowed more than `_RE2_MAX_REPEAT` times loses its upper bound (`.{0,200}` becomes
+# `.*`: a counted repetition makes RE2's automaton large and slow, an open one does not).
+
+# Characters beyond ASCII that Python's re.IGNORECASE matches to an ASCII letter (the Turkish
+# dotted and dotless i, the long s, the Kelvin sign; tests/test_furniture.py checks the whole
+# code space).
+_RE2_FOLDS = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
+_RE2_WIDE = r"\x{80}-\x{10FFFF}"
+_RE2_MAX_REPEAT = 8
+
+
+def _re2_class(codes: Iterable[int], wide: bool) -> str:
+    """An RE2 class of ``codes`` (plus all of non-ASCII when ``wide``)."""
+    codes = sorted(set(codes))
+    if len(codes) == 1 and not wide:
+        return f"\\x{{{codes[0]:x}}}"
+    ranges, i = [], 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        ranges.append(f"\\x{{{codes[i]:x}}}" + (f"-\\x{{{codes[j]:x}}}" if j > i else ""))
+        i = j + 1
+    body = "".join(ranges) + (_RE2_WIDE if wide else "")
+    return f"[{body}]" if body else r"[^\x{0}-\x{10FFFF}]"  # matches nothing
+
+
+_RE2_CHARS: dict[tuple[str, int], str] = {}  # the patterns share most of their letters
+
+
+def _re2_char(state: Any, item: Any, flags: int) -> str:
+    """A class holding every character that one character item of a Python pattern matches."""
+    key = (repr(item), flags)
+    if key not in _RE2_CHARS:
+        _RE2_CHARS[key] = _re2_char_uncached(state, item, flags)
+    return _RE2_CHARS[key]
+
+
+def _re2_char_uncached(state: Any, item: Any, flags: int) -> str:
+    op, av = item
+    one = _compiler.compile(_parser.SubPattern(state, [item]), flags)
+    ascii_codes = [c for c in range(128) if one.fullmatch(chr(c))]
+    if op is _C.LITERAL and av < 128:
+        folds = _RE2_FOLDS.get(chr(av).lower(), "") if flags & re.IGNORECASE else ""
+        return _re2_class([*ascii_codes, *map(ord, folds)], False)
+    if op is _C.LITERAL and not (flags & re.IGNORECASE and chr(av).lower() != chr(av).upper()):
+        return _re2_class([av], False)  # a character without case matches only itself
+    return _re2_class(ascii_codes, True)
+
+
+def _re2_items(items: Any, state: Any, flags: int) -> str:
+    """The RE2 superset of a parsed sequence."""
+    out: list[str] = []
+    for op, av in items:
+        if op in (_C.LITERAL, _C.NOT_LITERAL, _C.IN, _C.CATEGORY):
+            out.append(_re2_char(state, (op, av), flags))
+        elif op is _C.ANY:
+            out.append(r"(?s:.)")
+        elif op is _C.AT:
+            if av in (_C.AT_BEGINNING, _C.AT_BEGINNING_STRING):
+                out.append("^")
+            elif av in (_C.AT_END, _C.AT_END_STRING):
+                out.append(r"\n?$")  # Python's $ also matches before a final line break
+            elif av not in (_C.AT_BOUNDARY, _C.AT_NON_BOUNDARY):
+                raise ValueError(f"no RE2 superset for {op} {av}")
+        elif op in (_C.ASSERT, _C.ASSERT_NOT):
+            continue  # a lookaround only narrows what matches
+        elif op is _C.BRANCH:
+            out.append("(?:" + "|".join(_re2_items(alt, state, flags) for alt in av[1]) + ")")
+        elif op is _C.SUBPATTERN:
+            if av[1] or av[2]:
+                raise ValueError("no RE2 superset for inline flags")
+            out.append(f"(?:{_re2_items(av[3], state, flags)})")
+        elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT):
+            low, high, sub = av
+            open_ended = high is _C.MAXREPEAT or high > _RE2_MAX_REPEAT
+            times = f"{{{low},}}" if open_ended else f"{{{low},{high}}}"
+            out.append(f"(?:{_re2_items(sub, state, flags)}){times}")
+        else:
+            raise ValueError(f"no RE2 superset for {op}")
+    return "".join(out)
+
+
+def re2_superset(pattern: re.Pattern[str]) -> str:
+    """An RE2 pattern whose search hits every string that ``pattern.match`` matches (and more)."""
+    parsed = _parser.parse(pattern.pattern, pattern.flags)
+    return _re2_items(parsed.data, parsed.state, pattern.flags)
+
+
+def _re2_superset_or_all(pattern: re.Pattern[str]) -> str:
+    try:
+        return re2_superset(pattern)
+    except ValueError:  # a construct with no superset here: every line takes the Python test
+        return ""
+
+
+@functools.cache
+def _generic_re2() -> str:
+    return "|".join(f"(?:{_re2_superset_or_all(p)})" for p in GENERIC_PATTERNS)
+
+
+def _string_array(lines: Sequence[str]) -> Any:
+    """The lines as one pyarrow string array, built from one encoded buffer: each value but the
+    last keeps its line break (RE2 supersets allow one at the end); None when a line holds a
+    break or the text cannot be encoded (a lone surrogate)."""
+    import pyarrow as pa
+
+    try:
+        data = "\n".join(lines).encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    if breaks.size != len(lines) - 1:
+        return None
+    offsets = np.empty(len(lines) + 1, dtype=np.int32 if len(data) < 1 << 31 else np.int64)
+    offsets[0], offsets[-1] = 0, len(data)
+    offsets[1:-1] = breaks + 1
+    kind = pa.string() if offsets.dtype == np.int32 else pa.large_string()
+    return pa.Array.from_buffers(
+        kind, len(lines), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+def generic_flags_many(pages: Sequence[Sequence[str]]) -> list[list[bool]]:
+    """``[generic_furniture_flags(page) for page in pages]``: RE2 over all lines at once
+    (`re2_superset`), the Python patterns only on the lines it hits (about one in twenty)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lines = list(itertools.chain.from_iterable(pages))
+    if not lines:
+        return [[] for _ in pages]
+    array = _string_array(lines)
+    if array is None:
+        return [generic_furniture_flags(page) for page in pages]
+    try:
+        hits = pc.match_substring_regex(array, _generic_re2())
+    except pa.ArrowException:  # RE2 refused the pattern (too large a program, say)
+        return [generic_furniture_flags(page) for page in pages]
+    flat = [False] * len(lines)
+    for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist():
+        flat[i] = is_generic_furniture(lines[i])
+    out, at = [], 0
+    for page in pages:
+        out.append(flat[at : at + len(page)])
+        at += len(page)
+    return out
 
 
 def credited_source(lines: Iterable[str]) -> str | None:
@@ -793,9 +958,16 @@ class FurnitureModel:
 
 
 def clean_text(
-    lines: Sequence[str], domain: str, model: FurnitureModel | None, title: str | None = None
+    lines: Sequence[str],
+    domain: str,
+    model: FurnitureModel | None,
+    title: str | None = None,
+    generic: Sequence[bool] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """Split a page's lines into (kept, removed): model furniture, generic furniture, the title."""
+    """Split a page's lines into (kept, removed): model furniture, generic furniture, the title.
+
+    ``generic``: the lines' `generic_furniture_flags` when the caller has them (computed for a
+    batch of pages with `generic_flags_many`)."""
     title_key = line_key(title) if title else None
     if model is not None or title_key:  # the keys of all lines, in one pass
         line_keys(lines)
@@ -803,9 +975,11 @@ def clean_text(
             line_shapes(lines)
     kept: list[str] = []
     removed: list[str] = []
-    for line, generic in zip(lines, generic_furniture_flags(lines), strict=True):
+    if generic is None:
+        generic = generic_furniture_flags(lines)
+    for line, is_generic in zip(lines, generic, strict=True):
         if (
-            generic
+            is_generic
             or (model is not None and model.is_furniture(domain, line))
             or (title_key and line_key(line) == title_key)
         ):
