@@ -410,11 +410,13 @@ def mask_many(lines: Sequence[str]) -> list[str]:
         return list(lines)
     before = 2 * np.arange(opens.size)  # markers before each match's own
     starts, ends = opens - before, closes - before - 1
-    depth = np.cumsum(
-        np.bincount(starts, minlength=data.size + 1) - np.bincount(ends, minlength=data.size + 1)
-    )[:-1]
-    keep = depth == 0  # outside every match, or a match's first character (which becomes X)
-    keep[starts] = True
+    # Matches are non-empty and do not overlap: +1 after each one's first character, -1 at its
+    # end, and the running sum is 1 exactly inside a match past its first character (which
+    # becomes X). One byte a character: the sums of two int64 bincounts cost three times more.
+    edges = np.zeros(data.size + 1, dtype=np.int8)
+    edges[starts + 1] = 1
+    edges[ends] -= 1  # after the +1: a one-character match's two marks cancel
+    keep = np.cumsum(edges[:-1], dtype=np.int8) == 0
     masked = data.copy()
     masked[starts] = ord("X")
     return masked[keep].tobytes().decode("utf-32-le").split("\n")
