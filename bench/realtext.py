@@ -22,7 +22,9 @@ Each tool groups the same table: this project's ``pipelines.corpus.group_table(t
 "text")`` with the default ``GroupingConfig``; rensa's ``RMinHashDeduplicator`` (word 3-shingles,
 threshold 0.3, 128 permutations, LSH; each document's duplicates among the earlier ones joined
 by union-find); plain datasketch (``MinHash`` of word 3-shingles, ``MinHashLSH`` at 0.3, each
-candidate's estimated Jaccard checked against 0.3 before a union). Scores: pairwise precision,
+candidate's estimated Jaccard checked against 0.3 before a union); and, with ``--tools
+pipeline-core``, this project's grouping core without the furniture model (what the cleaning
+costs and gives). Scores: pairwise precision,
 recall and F1 over copy families, the share of rewrite pairs (rewrite, member of its source's
 family) merged, and CPU seconds per 1,000 documents for the whole call (``time.process_time``,
 median of ``--repeat`` runs, the tools interleaved in one process).
@@ -442,6 +444,25 @@ def group_pipeline(table: pa.Table) -> list[Hashable]:
     return assignments["cluster_id"].to_pylist()
 
 
+def group_core(table: pa.Table) -> list[Hashable]:
+    """This project's grouping core alone, no cleaning: each text normalised, fingerprinted and
+    added to a ``Grouper`` (default config) in one pass. Not a front door: it shows what the
+    furniture model costs and gives (``--tools pipeline-core``; not run by default)."""
+    from pipelines.core.config import GroupingConfig
+    from pipelines.core.fingerprint import fingerprints_and_leads
+    from pipelines.core.grouping import Grouper
+    from pipelines.core.textnorm import normalise
+
+    config = GroupingConfig()
+    ids = table["id"].to_pylist()
+    texts = [normalise(t or "") for t in table["text"].to_pylist()]
+    grouper = Grouper(config)
+    sigs, counts, leads = fingerprints_and_leads(texts, config, normalised=True)
+    grouper.add_many(ids, sigs, counts, [None] * len(ids), leads)
+    assignments = grouper.assignments()
+    return [assignments[d] for d in ids]
+
+
 def group_rensa(table: pa.Table, threshold: float = 0.3, num_perm: int = 128) -> list[Hashable]:
     """rensa's ``RMinHashDeduplicator`` (LSH on), each document's duplicates joined."""
     from rensa import RMinHash, RMinHashDeduplicator
@@ -478,9 +499,11 @@ def group_datasketch(
 
 TOOLS: dict[str, Callable[[pa.Table], list[Hashable]]] = {
     "pipeline": group_pipeline,
+    "pipeline-core": group_core,
     "rensa": group_rensa,
     "datasketch": group_datasketch,
 }
+DEFAULT_TOOLS = ("pipeline", "rensa", "datasketch")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,7 +579,7 @@ def run(
     levels: Sequence[str] = tuple(LEVELS),
     repeat: int = 3,
     seed: int = 1,
-    tools: Sequence[str] = tuple(TOOLS),
+    tools: Sequence[str] = DEFAULT_TOOLS,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr, flush=True),
 ) -> dict[str, Any]:
     """Scores and CPU of every tool on every level: the JSON record."""
@@ -620,11 +643,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--levels", default=",".join(LEVELS))
-    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument(
+        "--tools",
+        default=",".join(DEFAULT_TOOLS),
+        help=f"comma-separated, of {', '.join(TOOLS)} (default: %(default)s)",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     if not args.articles.exists():
         parser.error(f"no such file: {args.articles}")
+    unknown = sorted(set(args.tools.split(",")) - set(TOOLS))
+    if unknown:
+        parser.error(f"unknown tool(s): {', '.join(unknown)}; known: {', '.join(TOOLS)}")
     record = run(
         load_articles(args.articles),
         args.levels.split(","),
