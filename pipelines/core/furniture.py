@@ -693,6 +693,7 @@ def _re2_char(state: Any, item: Any, flags: int) -> str:
 
 
 def _re2_char_uncached(state: Any, item: Any, flags: int) -> str:
+    """`_re2_char` computed: the item compiled alone with the pattern's flags."""
     op, av = item
     one = _compiler.compile(_parser.SubPattern(state, [item]), flags)
     ascii_codes = [c for c in range(128) if one.fullmatch(chr(c))]
@@ -738,7 +739,8 @@ def _re2_items(items: Any, state: Any, flags: int) -> str:
 
 
 def re2_superset(pattern: re.Pattern[str]) -> str:
-    """An RE2 pattern whose search hits every string that ``pattern.match`` matches (and more)."""
+    """An RE2 pattern whose search hits every string that ``pattern.search`` (so also
+    ``pattern.match``) matches, and more: what it hits still takes the Python test."""
     parsed = _parser.parse(pattern.pattern, pattern.flags)
     return _re2_items(parsed.data, parsed.state, pattern.flags)
 
