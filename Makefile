@@ -33,7 +33,7 @@ help: ## list the targets
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) WORKERS=$(WORKERS) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALPAGES=$(REALPAGES) HEAVY=$(HEAVY) MASTER=$(MASTER) SPARK_OUT=$(SPARK_OUT) SPARK_DOCUMENTS=$(SPARK_DOCUMENTS)"
+	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) WORKERS=$(WORKERS) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALTEXT_TOOLS=$(REALTEXT_TOOLS) REALPAGES=$(REALPAGES) HEAVY=$(HEAVY) MASTER=$(MASTER) SPARK_OUT=$(SPARK_OUT) SPARK_DOCUMENTS=$(SPARK_DOCUMENTS)"
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -99,8 +99,8 @@ demo-web: $(STAMP) ## serve the demo web in the foreground (proxy on 127.0.0.1:P
 bench: $(STAMP) ## measure every stage against its baseline (REPEAT runs; heavy pages, LIGHT=1: light) -> data/bench/latest.json
 	$(PY) -m bench $(if $(LIGHT),--light) --repeat $(REPEAT) --seed $(SEED) --sites $(SITES) --stories $(STORIES) --realtext "$(REALTEXT)" --out $(DATA)/bench/latest.json
 
-bench-realtext: $(STAMP) ## group real-text copies: this project beside rensa and datasketch -> data/bench/realtext.json
-	$(PY) -m bench.realtext --articles "$(REALTEXT)" --repeat $(REPEAT) --seed $(SEED) --out $(DATA)/bench/realtext.json
+bench-realtext: $(STAMP) ## group real-text copies: this project beside rensa and datasketch (REALTEXT_TOOLS=...,pipeline-core: also the bare grouping core) -> data/bench/realtext.json
+	$(PY) -m bench.realtext --articles "$(REALTEXT)" --repeat $(REPEAT) --seed $(SEED) $(if $(REALTEXT_TOOLS),--tools $(REALTEXT_TOOLS)) --out $(DATA)/bench/realtext.json
 
 bench-scale: $(STAMP) ## group DOCUMENTS generated documents (minutes) -> data/bench/scale.json
 	$(PY) -m bench.scale --documents $(DOCUMENTS) --out $(DATA)/bench/scale.json

@@ -619,7 +619,8 @@ def format_table(record: dict[str, Any]) -> str:
     head = ["level", "docs"]
     for t in tools:
         head += [f"{t} F1 (P / R)", f"{t} CPU s/1k"]
-    head += ["rewrites merged (pipeline)"]
+    first = "pipeline" if "pipeline" in tools else tools[0]  # whose rewrite merges are shown
+    head += [f"rewrites merged ({first})"]
     rows = [head]
     for level, v in record["levels"].items():
         row = [level, str(v["corpus"]["documents"])]
@@ -629,7 +630,7 @@ def format_table(record: dict[str, Any]) -> str:
                 f"{s['f1']:.4f} ({s['precision']:.3f} / {s['recall']:.3f})",
                 f"{s['cpu_s_per_1k_docs']:.3f}",
             ]
-        pipe = v.get("pipeline") or v[tools[0]]
+        pipe = v[first]
         merged = pipe["rewrite_pairs_merged"]
         row.append("-" if merged is None else f"{merged:.3f} of {pipe['rewrite_pairs']}")
         rows.append(row)
