@@ -64,7 +64,7 @@ chromium:
 test: $(STAMP) redis-server chromium ## run the test suite
 	$(PY) -m pytest
 
-test-fast: $(STAMP) redis-server ## the unit tests only, no crawl (under a minute)
+test-fast: $(STAMP) redis-server ## the unit tests only, no crawl (about 2 minutes)
 	$(PY) -m pytest -m "not crawl" -q
 
 # DAY given on the command line (make crawl DAY=2) moves the demo web of the sources file to that day.

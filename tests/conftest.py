@@ -174,7 +174,10 @@ CRAWL_MODULES = {
     "test_stop", "test_bench", "test_readers", "test_migrate", "test_crawl_sources",
     "test_failures", "test_schedule", "test_crawl_e2e", "test_quality", "test_readme_code",
 }  # fmt: skip
-CRAWL_TESTS = {"test_runner_stops_on_bad_config_before_any_request"}
+CRAWL_TESTS = {
+    "test_runner_stops_on_bad_config_before_any_request",
+    "test_the_copies_of_a_watched_story_on_day_2",  # two crawls of the demo web (47 s)
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
