@@ -148,7 +148,7 @@ def test_the_re2_supersets_miss_a_match_when_a_rule_is_left_out(monkeypatch) -> 
 
     pages = [_generic_fuzz_lines(3, 30000)]
     want = [[any(p.search(ln) for p in GENERIC_PATTERNS) for ln in page] for page in pages]
-    monkeypatch.setattr(furniture, "_RE2_FOLDS", {})
+    monkeypatch.setattr(furniture, "_IGNORECASE_FOLDS", {})
     monkeypatch.setattr(furniture, "_RE2_CHARS", {})
     furniture._generic_re2.cache_clear()
     try:
@@ -159,7 +159,7 @@ def test_the_re2_supersets_miss_a_match_when_a_rule_is_left_out(monkeypatch) -> 
 
 
 def test_the_re2_folds_are_every_character_ignorecase_matches_to_ascii() -> None:
-    """`_RE2_FOLDS` lists, for each ASCII character, what beyond ASCII Python's re.IGNORECASE
+    """`_IGNORECASE_FOLDS` lists, for each ASCII character, what beyond ASCII Python's re.IGNORECASE
     takes for it: checked against the whole code space."""
     import re
 
@@ -171,7 +171,7 @@ def test_the_re2_folds_are_every_character_ignorecase_matches_to_ascii() -> None
         hits = "".join(m.group() for m in re.finditer(re.escape(chr(c)), plane, re.IGNORECASE))
         if hits:
             found[chr(c).lower()] = "".join(sorted(set(hits)))
-    assert found == {k: "".join(sorted(v)) for k, v in furniture._RE2_FOLDS.items()}
+    assert found == {k: "".join(sorted(v)) for k, v in furniture._IGNORECASE_FOLDS.items()}
 
 
 def test_credited_source_names_the_outlet() -> None:

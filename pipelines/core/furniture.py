@@ -601,15 +601,18 @@ def _anchored_match(line: str) -> bool:
     return anchored is not None and anchored.match(line) is not None
 
 
-# The letters beyond ASCII that re.IGNORECASE matches to an ASCII one are the Kelvin sign, the
-# long s (casefold makes them k and s) and the Turkish dotted and dotless i, which casefold
-# leaves alone or turns into two characters: mapped to i first, a hint is found in every line
-# that a pattern matches ("B\u0131ld: X" matches "bild:").
-_DOTTED_I = str.maketrans({"\u0130": "i", "\u0131": "i"})
+# Characters beyond ASCII that Python's re.IGNORECASE matches to an ASCII letter (the Turkish
+# dotted and dotless i, the long s, the Kelvin sign; tests/test_furniture.py checks the whole
+# code space). Casefold makes the last two k and s but leaves the dotless i alone and turns the
+# dotted one into two characters, so the hint prefilter maps them all first: a hint is then
+# found in every line that a pattern matches ("B\u0131ld: X" matches "bild:"). The RE2
+# supersets below take them into their classes.
+_IGNORECASE_FOLDS = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
+_TO_ASCII_FOLD = str.maketrans({c: a for a, cs in _IGNORECASE_FOLDS.items() for c in cs})
 
 
 def _hinted_match(line: str, hints: Iterable[str]) -> bool:
-    head = line[:_ANYWHERE_SPAN].translate(_DOTTED_I).casefold()
+    head = line[:_ANYWHERE_SPAN].translate(_TO_ASCII_FOLD).casefold()
     return any(h in head for h in hints) and _ANYWHERE_ANY.match(line) is not None
 
 
@@ -628,7 +631,7 @@ def generic_furniture_flags(lines: Sequence[str]) -> list[bool]:
     only the lines it occurs in take the test as before.
     """
     flags = [_anchored_match(ln) for ln in lines]
-    page = "\n".join(lines).translate(_DOTTED_I).casefold()
+    page = "\n".join(lines).translate(_TO_ASCII_FOLD).casefold()
     present = [h for h in _ANYWHERE_HINTS if h in page]
     if not present:
         return flags
@@ -653,14 +656,10 @@ def generic_furniture_flags(lines: Sequence[str]) -> list[bool]:
 # and only the lines it hits take the Python test. The superset is built item by item from the
 # parsed pattern: a character or class becomes the ASCII characters Python's item matches (found
 # by trying all 128) plus every character beyond ASCII, unless it is a literal (then its case
-# variants, `_RE2_FOLDS`); a word boundary or lookaround is dropped (a weaker condition); a
+# variants, `_IGNORECASE_FOLDS`); a word boundary or lookaround is dropped (a weaker condition); a
 # repetition allowed more than `_RE2_MAX_REPEAT` times loses its upper bound (`.{0,200}` becomes
 # `.*`: a counted repetition makes RE2's automaton large and slow, an open one does not).
 
-# Characters beyond ASCII that Python's re.IGNORECASE matches to an ASCII letter (the Turkish
-# dotted and dotless i, the long s, the Kelvin sign; tests/test_furniture.py checks the whole
-# code space).
-_RE2_FOLDS = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
 _RE2_WIDE = r"\x{80}-\x{10FFFF}"
 _RE2_MAX_REPEAT = 8
 
@@ -698,7 +697,7 @@ def _re2_char_uncached(state: Any, item: Any, flags: int) -> str:
     one = _compiler.compile(_parser.SubPattern(state, [item]), flags)
     ascii_codes = [c for c in range(128) if one.fullmatch(chr(c))]
     if op is _C.LITERAL and av < 128:
-        folds = _RE2_FOLDS.get(chr(av).lower(), "") if flags & re.IGNORECASE else ""
+        folds = _IGNORECASE_FOLDS.get(chr(av).lower(), "") if flags & re.IGNORECASE else ""
         return _re2_class([*ascii_codes, *map(ord, folds)], False)
     if op is _C.LITERAL and not (flags & re.IGNORECASE and chr(av).lower() != chr(av).upper()):
         return _re2_class([av], False)  # a character without case matches only itself
