@@ -139,6 +139,9 @@ def test_code_point_path_gives_the_regex_words_on_any_script():
     scripts = (
         "ab -'.,:/@&_\u00e9\u00fc\u00df\u0301\u0308\u0915\u093f\u094d\u0e01\u0e31"
         "\u65e5\u672c\u00b2\u00bd\u0663\u2167\u00a0\u2019\u201c\u2014!?\u00a3\u2022"
+        # beyond the BMP: an emoji, a Deseret letter (a word character), a variation selector
+        # of plane 14 (a mark)
+        "\U0001f600\U00010400\U000e0100"
     )
     texts = [
         *_soup(rng, 4000, scripts),
@@ -184,7 +187,7 @@ def test_normalise_lines_gives_each_lines_normalise() -> None:
     rng = random.Random(7)
     alphabet = list(
         "aZ9 _-'.,:/@&\t\u00e9\u0301\u00ad\u200b\u2019\u201c\u2014\ufb01\u00df\u0130"
-        "\u1100\u1161\U0001f600\u2028\u0085\u00a0"
+        "\u1100\u1161\U0001f600\U00010400\U000e0100\u2028\u0085\u00a0"
     )
     pages = [
         ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(n)]
@@ -203,3 +206,12 @@ def test_normalise_lines_gives_each_lines_normalise() -> None:
     assert normalise_pages(pages[::-1] + [[]]) == want[::-1] + [[]]
     with pytest.raises(ValueError, match="line break"):
         normalise_lines(["two\nlines"])
+
+
+def test_a_lone_surrogate_is_dropped_not_a_crash() -> None:
+    """A lone surrogate (a string from a broken decoder) is no word character: every path drops
+    it (the code-point path cannot encode it and hands the text to the regex)."""
+    long_text = "\ud800 caf\u00e9 " + "word " * 60
+    assert normalise(long_text) == _normalise_regex(_prepare(long_text))
+    assert normalise(long_text).startswith("caf\u00e9 word")
+    assert normalise_pages([["\ud800 a", "b\u2019c"], ["d\ud800e"]]) == [["a", "b'c"], ["d e"]]
