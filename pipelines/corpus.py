@@ -66,7 +66,13 @@ def group_table(
     model = FurnitureModel()
     grouper = Grouper(config)
     edges = finish_run(
-        documents, model, config, grouper, observe_sites=domain_column is not None, records=False
+        documents,
+        model,
+        config,
+        grouper,
+        observe_sites=domain_column is not None,
+        records=False,
+        exact_counts=True,
     )
     assignments = grouper.assignments()
     sizes = Counter(assignments.values())

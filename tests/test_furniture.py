@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from demoweb import DemoWeb
+from pipelines.core import furniture
 from pipelines.core.furniture import (
     GENERIC_PATTERNS,
     FurnitureModel,
@@ -359,3 +361,73 @@ def test_the_wide_spaces_are_every_space_str_split_knows_beyond_ascii() -> None:
         furniture._shape_of("\u00e9t\u00e9 X., (X) \u00fcber", "\u00e9t\u00e9 x x \u00fcber")[1]
         == 2
     )
+
+
+def _cluster_pages(rng: random.Random) -> tuple[list[str], list[list[str]]]:
+    """Real page lines regrouped as copies: pages of a few dozen clusters, each page the lines
+    of one real page plus shared promo lines, templated lines and lines of its cluster."""
+    real = _committed_real_page_lines()
+    outlets = ["Harbor Ledger", "Metro Wire", "Valley Courier", "Lakeside Post", "Capital Dispatch"]
+    clusters, pages = [], []
+    for i in range(300):
+        cluster = f"c{rng.randrange(40)}"
+        page = list(rng.choice(real)[: rng.randint(0, 40)])
+        page += [f"Read the rest of this story on The {rng.choice(outlets)}"] * rng.randint(0, 2)
+        page += [f"Story line {rng.randrange(3)} of {cluster}", "Sign up for our newsletter"]
+        page += [f"Only page {i} has this line", ""] if rng.random() < 0.3 else []
+        rng.shuffle(page)
+        clusters.append(cluster)
+        pages.append(page)
+    return clusters, pages
+
+
+def test_counting_clusters_at_once_decides_as_line_by_line() -> None:
+    """`count_clusters` (a corpus's model, all pages at once) and `observe_clusters` page by
+    page (a crawl's) give every line the same answer, and every recurring entry the same count
+    as far as a kept model's table counts exactly (up to _KEEP_IDS families: past them it
+    counts a family again when it is not among the ids it kept), on real pages' lines
+    regrouped into copy families, at several thresholds."""
+    cap = furniture._KEEP_IDS + 1
+    rng = random.Random(5)
+    clusters, pages = _cluster_pages(rng)
+    for thresholds in ({}, {"min_clusters": 2, "min_variants": 2}, {"min_clusters": 4}):
+        one_by_one, at_once = FurnitureModel(**thresholds), FurnitureModel(**thresholds)
+        for cluster, page in zip(clusters, pages, strict=True):
+            one_by_one.observe_clusters(cluster, page)
+        furniture.forget_lines()
+        at_once.count_clusters(clusters, pages)
+        lines = {ln for page in pages for ln in page} | {"A line never seen", "The Metro Wire"}
+        said = [ln for ln in sorted(lines) if one_by_one.is_furniture("any.test", ln)]
+        assert said == [ln for ln in sorted(lines) if at_once.is_furniture("any.test", ln)]
+        assert len(said) >= 3, said  # promo, newsletter and templated lines
+        for name in (
+            furniture.GLOBAL_EXACT,
+            furniture.GLOBAL_SHAPE,
+            furniture.GLOBAL_SHAPE_FAMILIES,
+        ):
+            table = one_by_one.domains[name]
+            recurring = {k: min(e.pages, cap) for k, e in table.items() if e.pages >= 2}
+            counted = {k: min(e.pages, cap) for k, e in at_once.domains[name].items()}
+            assert counted == recurring, name
+            assert any(e.pages > cap for e in at_once.domains[name].values()), name
+    with pytest.raises(ValueError, match="not empty"):
+        at_once.count_clusters(clusters, pages)
+    with pytest.raises(ValueError, match="one cluster per page"):
+        FurnitureModel().count_clusters(clusters[:-1], pages)
+
+
+def test_counting_at_once_is_not_bounded_like_a_kept_model() -> None:
+    """A kept model forgets its oldest singletons past MAX_SINGLETONS_PER_DOMAIN; a corpus's
+    counts are exact: a promo line seen once early and in two more families after more new
+    lines than the bound is furniture to the corpus, not to the bounded table."""
+    promo = "Get our daily briefing in your inbox every morning"
+    fill = [[f"Unique filler line number {i} of {j}" for i in range(100)] for j in range(520)]
+    clusters = ["first", *(f"f{j}" for j in range(len(fill))), "second", "third"]
+    pages = [[promo], *fill, [promo], [promo]]
+    bounded = FurnitureModel()
+    for cluster, page in zip(clusters, pages, strict=True):
+        bounded.observe_clusters(cluster, page)
+    exact = FurnitureModel()
+    exact.count_clusters(clusters, pages)
+    assert exact.is_furniture("any.test", promo)
+    assert not bounded.is_furniture("any.test", promo)

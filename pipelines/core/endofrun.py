@@ -140,6 +140,7 @@ def finish_run(
     *,
     observe_sites: bool = True,
     records: bool = True,
+    exact_counts: bool = False,
 ) -> list[Edge]:
     """Clean, fingerprint and group this run's documents in place; return the new edges.
 
@@ -150,6 +151,10 @@ def finish_run(
     on one page can never reach the model's two-page threshold. `records=False` leaves out
     what only the crawl's stored rows need (word count, content hash, signature bytes and
     shingle count): the clean text and `furniture_removed` are all a corpus returns.
+    `exact_counts=True` counts the lines' copy families for all documents at once, exactly
+    (`FurnitureModel.count_clusters`): for a model thrown away after the call (a corpus's),
+    whose cross-site tables are empty; a crawl's model, kept from run to run, counts line by
+    line into bounded tables.
     """
     order = arrival_order(documents)
     lines = {d: split_lines(documents[d]["text"]) for d in order}
@@ -174,10 +179,15 @@ def finish_run(
     texts = [_normalised_text(cleaned[d][0], norms[d]) for d in order]
     sigs, counts, leads = fingerprints_and_leads(texts, config, normalised=True)
     provisional.add_many(order, sigs, counts, leads=leads)
-    for batch in _chunks(order):
-        prime_shapes([cleaned[d][0] for d in batch])
-        for d in batch:
-            model.observe_clusters(provisional.cluster_of(d), cleaned[d][0])
+    if exact_counts:
+        model.count_clusters(
+            [provisional.cluster_of(d) for d in order], [cleaned[d][0] for d in order]
+        )
+    else:
+        for batch in _chunks(order):
+            prime_shapes([cleaned[d][0] for d in batch])
+            for d in batch:
+                model.observe_clusters(provisional.cluster_of(d), cleaned[d][0])
     cleaned = _clean_again(documents, order, lines, model, cleaned)
 
     # Only the texts the second cleaning changed need new fingerprints (128 of 939 on the

@@ -840,6 +840,31 @@ def _count(table: dict[str, _Line], key: str, page: str, line: str) -> None:
         table[key] = table.pop(key)
 
 
+# Pages whose lines `FurnitureModel.count_clusters` keys and shapes at a time (prime_shapes):
+# well under the per-line caches' bound.
+_COUNT_BATCH = 1024
+
+
+def _first_events(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """Where each code first occurs, for codes numbered in order of first occurrence (a new
+    code is one more than any before it); -1 marks no code."""
+    first = np.full(n_codes, -1, dtype=np.int64)
+    if codes.size:
+        before = np.maximum.accumulate(np.concatenate([[-1], codes[:-1]]))
+        new = np.flatnonzero((codes > before) & (codes >= 0))
+        first[codes[new]] = new
+    return first
+
+
+def _distinct_counts(groups: np.ndarray, ids: np.ndarray, n_groups: int) -> np.ndarray:
+    """For each group code below ``n_groups``: how many distinct ids its events carry."""
+    if groups.size == 0:
+        return np.zeros(n_groups, dtype=np.int64)
+    width = int(ids.max()) + 1
+    pairs = np.unique(groups * width + ids)
+    return np.bincount(pairs // width, minlength=n_groups)
+
+
 @dataclass
 class FurnitureModel:
     """Per-domain counts of the distinct pages each line was seen on."""
@@ -893,6 +918,84 @@ class FurnitureModel:
         self._trim(exact)
         self._trim(shapes)
         self._trim(families)
+
+    def count_clusters(self, clusters: Sequence[str], pages: Sequence[Sequence[str]]) -> None:
+        """``observe_clusters(cluster, lines)`` of every (cluster, page), counted at once and
+        exactly: for a model used once and thrown away (a corpus's, ``pipelines.corpus``).
+
+        The cross-site tables must start empty. Each count is the number of distinct copy
+        families (or variants) exactly, with numpy over every line of every page, where
+        ``observe_clusters`` counts line by line into tables bounded for a model kept from run
+        to run (``MAX_SINGLETONS_PER_DOMAIN``; below the bound, and for thresholds up to
+        ``_KEEP_IDS``, ``is_furniture`` says the same after either: tests/test_furniture.py).
+        Only entries seen twice or more are stored (no threshold is below two), so the model
+        is not to be counted into again.
+        """
+        names = (GLOBAL_EXACT, GLOBAL_SHAPE, GLOBAL_SHAPE_FAMILIES)
+        if any(self.domains.get(name) for name in names):
+            raise ValueError("count_clusters: the cross-site tables are not empty")
+        if len(clusters) != len(pages):
+            raise ValueError("count_clusters: one cluster per page")
+        cluster_code: dict[str, int] = {}
+        key_code: dict[str, int] = {}
+        shape_code: dict[str, int] = {}
+        lines: list[str] = []
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for at in range(0, len(pages), _COUNT_BATCH):
+            chunk = [list(dict.fromkeys(page)) for page in pages[at : at + _COUNT_BATCH]]
+            prime_shapes(chunk)
+            flat = list(itertools.chain.from_iterable(chunk))
+            sizes = np.fromiter(map(len, chunk), dtype=np.int64, count=len(chunk))
+            codes = [
+                cluster_code.setdefault(c, len(cluster_code))
+                for c in clusters[at : at + len(chunk)]
+            ]
+            keys = line_keys(flat)
+            shapes = line_shapes(flat)
+            lines.extend(flat)
+            parts.append(
+                (
+                    np.repeat(np.array(codes, dtype=np.int64), sizes),
+                    np.fromiter(
+                        (key_code.setdefault(k, len(key_code)) if k else -1 for k in keys),
+                        dtype=np.int64,
+                        count=len(keys),
+                    ),
+                    np.fromiter(
+                        (
+                            shape_code.setdefault(sh, len(shape_code)) if sh else -1
+                            for sh, _ in shapes
+                        ),
+                        dtype=np.int64,
+                        count=len(shapes),
+                    ),
+                    np.fromiter((w for _, w in shapes), dtype=np.int64, count=len(shapes)),
+                )
+            )
+        if not parts:
+            return
+        cluster, key, shape, own = (np.concatenate(x) for x in zip(*parts, strict=True))
+        lowest = min(self.min_clusters, self.min_variants)
+        keep = 2 if lowest >= 2 else 1
+        has_key = key >= 0
+        exact = _distinct_counts(key[has_key], cluster[has_key], len(key_code))
+        templated = has_key & (shape >= 0) & (own >= GLOBAL_SHAPE_MIN_WORDS)
+        variants = _distinct_counts(shape[templated], key[templated], len(shape_code))
+        families = _distinct_counts(shape[templated], cluster[templated], len(shape_code))
+        for name, codes_of, of_line, counts in (
+            (GLOBAL_EXACT, key_code, key, exact),
+            (GLOBAL_SHAPE, shape_code, shape, variants),
+            (GLOBAL_SHAPE_FAMILIES, shape_code, shape, families),
+        ):
+            items = list(codes_of)
+            first = _first_events(of_line, len(items))
+            stored = np.flatnonzero(counts >= keep)
+            self.domains[name] = {
+                items[i]: _Line(ids=[], pages=n, text=lines[at])
+                for i, n, at in zip(
+                    stored.tolist(), counts[stored].tolist(), first[stored].tolist(), strict=True
+                )
+            }
 
     def is_furniture(self, domain: str, line: str) -> bool:
         key, shape = line_key(line), shape_key(line)
