@@ -273,15 +273,11 @@ def normalise_lines(lines: Sequence[str]) -> list[str]:
     No rule lets a word run across a line break, and rules 1-4 map a line break to itself (NFKC
     composes nothing across it), so the words of the joined text, cut at its line breaks, are
     each line's words. One pass over a page's text (the numpy paths, line breaks kept) costs
-    about half of one call per line, most of whose cost is fixed per call. No line may hold a
-    line break itself.
+    about half of one call per line, most of whose cost is fixed per call; the lines are routed
+    by kind as ``normalise_pages`` routes them (NFKC only on the lines that need it). No line
+    may hold a line break itself.
     """
-    if not lines:
-        return []
-    text = "\n".join(lines)
-    if text.count("\n") != len(lines) - 1:
-        raise ValueError("normalise_lines: a line holds a line break")
-    return [part.strip(" ") for part in _normalise_long(text, breaks=True).split("\n")]
+    return _normalise_flat(list(lines)) if lines else []
 
 
 def normalise_pages(pages: Sequence[Sequence[str]]) -> list[list[str]]:
@@ -303,13 +299,21 @@ def normalise_pages(pages: Sequence[Sequence[str]]) -> list[list[str]]:
     return [list(itertools.islice(it, len(page))) for page in pages]
 
 
+# Below this many characters, non-ASCII lines are normalised as one text (``_normalise_long``):
+# three short lines took 31 us routed against 13 us; a page of real prose (3,000 characters)
+# about the same either way.
+_ROUTED = 4096
+
+
 def _normalise_flat(lines: list[str]) -> list[str]:
     """``normalise_lines(lines)`` with the lines routed by kind (``normalise_pages``)."""
     text = "\n".join(lines)
     if text.count("\n") != len(lines) - 1:
-        raise ValueError("normalise_pages: a line holds a line break")
+        raise ValueError("normalise_lines: a line holds a line break")
     if text.isascii():
         return _split_forms(_normalise_ascii(text, breaks=True))
+    if len(text) < _ROUTED:  # one page's few lines: the routing costs more than it saves
+        return _split_forms(_normalise_long(text, breaks=True))
     n = len(lines)
     is_ascii = np.fromiter(map(str.isascii, lines), dtype=bool, count=n)
     wide = np.flatnonzero(~is_ascii)
