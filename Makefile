@@ -22,6 +22,7 @@ REALTEXT ?= ../shared/realtext/news_2025.parquet
 REALPAGES ?= ../shared/realpages
 HEAVY   ?=
 MASTER  ?= local[*]
+TEST_WORKERS ?= 2
 SPARK_OUT ?= $(DATA)/spark_group
 SPARK_DOCUMENTS ?= 50000
 
@@ -33,7 +34,7 @@ help: ## list the targets
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) WORKERS=$(WORKERS) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALTEXT_TOOLS=$(REALTEXT_TOOLS) REALPAGES=$(REALPAGES) HEAVY=$(HEAVY) MASTER=$(MASTER) SPARK_OUT=$(SPARK_OUT) SPARK_DOCUMENTS=$(SPARK_DOCUMENTS)"
+	@echo "Options: SOURCES=$(SOURCES) DATA=$(DATA) SEED=$(SEED) SITES=$(SITES) STORIES=$(STORIES) DAY=$(DAY) WORKERS=$(WORKERS) PORT=$(PORT) REPEAT=$(REPEAT) DOCUMENTS=$(DOCUMENTS) REALTEXT=$(REALTEXT) REALTEXT_TOOLS=$(REALTEXT_TOOLS) REALPAGES=$(REALPAGES) HEAVY=$(HEAVY) MASTER=$(MASTER) TEST_WORKERS=$(TEST_WORKERS) SPARK_OUT=$(SPARK_OUT) SPARK_DOCUMENTS=$(SPARK_DOCUMENTS)"
 
 $(STAMP): requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,11 +62,13 @@ chromium:
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; } || \
 	  { echo "error: could not install chromium; install it (apt-get install chromium) and retry" >&2; exit 1; }; }
 
-test: $(STAMP) redis-server chromium ## run the test suite
-	$(PY) -m pytest
+# The suite's files are shared out over TEST_WORKERS pytest processes (pytest-xdist; a file's
+# tests stay in one process, so its fixtures are built once); TEST_WORKERS=0 runs them in this one.
+test: $(STAMP) redis-server chromium ## run the test suite (about 13 minutes on 2 cores)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-test-fast: $(STAMP) redis-server ## the unit tests only, no crawl (about 2 minutes)
-	$(PY) -m pytest -m "not crawl" -q
+test-fast: $(STAMP) redis-server ## the unit tests only, no crawl (about 1.5 minutes)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not crawl" -q
 
 # DAY given on the command line (make crawl DAY=2) moves the demo web of the sources file to that day.
 crawl: $(STAMP) ## crawl the sources into DATA: only what is new since the last run (DAY=N: demo web day, REPORT=1: then make report)
