@@ -31,8 +31,10 @@ def test_make_bench_on_a_tiny_demo_web(tmp_path, capsys):
         "rows",
     ):
         assert key in rec, key
-    # the unchanged re-crawl is answered with 304s: a fraction of the first crawl's time
-    assert 0 < rec["recrawl_ratio"] < 1
+    # The unchanged re-crawl is answered with 304s. How much faster it is (recrawl_ratio) is a
+    # figure of make bench, not a check: the suite checks no wall-clock time, and beside another
+    # test process the ratio came out at 1.13 once.
+    assert rec["recrawl_ratio"] > 0
     (again,) = rec["recrawl"]["repeats"]
     assert again["recrawl_documents"] == 0 and again["recrawl_not_modified"] > 0
     assert rec["pages_crawled"] > 0 and rec["pages_raw_fetch"] == rec["pages_crawled"]
