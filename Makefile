@@ -64,11 +64,13 @@ chromium:
 
 # The suite's files are shared out over TEST_WORKERS pytest processes (pytest-xdist; a file's
 # tests stay in one process, so its fixtures are built once); TEST_WORKERS=0 runs them in this one.
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
 test: $(STAMP) redis-server chromium ## run the test suite (about 13 minutes on 2 cores)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+	$(PYTEST)
 
 test-fast: $(STAMP) redis-server ## the unit tests only, no crawl (about 1.5 minutes)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not crawl" -q
+	$(PYTEST) -m "not crawl" -q
 
 # DAY given on the command line (make crawl DAY=2) moves the demo web of the sources file to that day.
 crawl: $(STAMP) ## crawl the sources into DATA: only what is new since the last run (DAY=N: demo web day, REPORT=1: then make report)
