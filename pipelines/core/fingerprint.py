@@ -602,9 +602,31 @@ def batch_fingerprints_and_leads(
 def _batch_fingerprints(
     texts: Sequence[str], config: GroupingConfig, normalised: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n = len(texts)
     k = config.shingle_size
     encoded = [(t if normalised else normalise(t)).encode("utf-8") for t in texts]
+    if config.lead_chars:
+        from pipelines.core import kernels
+
+        if kernels.enabled():  # the same bits from one compiled loop per text (4x faster)
+            return kernels.oph_fingerprints(
+                encoded,
+                shingle_size=k,
+                num_perm=config.num_perm,
+                mult=(_OPH_SPLIT * (2 * config.seed + 1)) & _MASK64,
+                lead_bytes=config.lead_chars,
+                lead_perm=config.lead_perm,
+                lead_shingle=LEAD_CHAR_SHINGLE,
+            )
+    return _numpy_fingerprints(texts, encoded, config)
+
+
+def _numpy_fingerprints(
+    texts: Sequence[str], encoded: Sequence[bytes], config: GroupingConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``_batch_fingerprints`` in numpy passes over the batch: the definition the compiled
+    kernel (``kernels.oph_fingerprints``) must equal, and the path without numba."""
+    n = len(texts)
+    k = config.shingle_size
     data, starts, ends, per_text = _batch_shingle_bounds(encoded, k)
     h64 = _poly64_slices64(data, starts, ends) if starts.size else np.empty(0, np.uint64)
     sigs = oph_signatures(h64, per_text, config)
