@@ -97,3 +97,71 @@ def test_switched_off_the_numpy_path_gives_the_same_signatures(tmp_path):
     env = {**os.environ, "SYNDICATION_NO_KERNELS": "1", "PYTHONPATH": str(HERE.parent)}
     subprocess.run([sys.executable, "-c", code, str(src), str(out)], check=True, env=env)
     assert np.array_equal(np.load(out), fp.fingerprints_and_leads(texts, config)[0])
+
+
+def real_lines() -> list[str]:
+    """Lines of real prose and of real pages' boilerplate (tests/realpages/snippets.json)."""
+    from pipelines.core.furniture import split_lines
+
+    rows = [json.loads(line) for line in (HERE / "data" / "realtext_sample.jsonl").open()]
+    lines = [ln for r in rows for ln in split_lines(r["text"].replace(".  ", ".\n"))]
+
+    def strings(node):
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            for v in node.values():
+                yield from strings(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from strings(v)
+
+    snippets = json.loads((HERE / "realpages" / "snippets.json").read_text(encoding="utf-8"))
+    lines += [ln for s in strings(snippets) for ln in split_lines(s)]
+    return list(dict.fromkeys(lines))
+
+
+# Pieces that exercise every branch of the mask and of the normalisation: names, numbers with
+# their marks, handles, links, quotes and dashes, spaces beyond ASCII, invisible characters,
+# characters NFKC or casefold change (left to Python), digits and capitals beyond ASCII.
+SOUP = [*"aZX09_ @:/.,-'&|();`", "\u00a0", "\u00ad", "\u200b", "\u2019", "\u201c", "\u201d"]
+SOUP += ["\u2013", "\u2014", "\u00b4", "\u00e9", "\u00c9", "\u00df", "\u0130", "\u0131"]
+SOUP += ["\u0661", "\u00b2", "\ufb01", "\u3000", "\t", "\x1c", "\u0301", "\u4e2d", "\U0001f600"]
+SOUP += ["http://", "https://x.y", "htt", "@bob", "Mr.", "3.5", "A-1", "ab", "X.", "(c)"]
+
+
+def soup_lines(n: int, seed: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    lines = ("".join(rng.choice(SOUP, size=int(rng.integers(1, 30)))).strip() for _ in range(n))
+    return [ln for ln in dict.fromkeys(lines) if ln and "\n" not in ln]
+
+
+def test_line_shapes_kernel_equals_the_python_path():
+    """Shape keys and own-word counts of real lines and of a character soup: the kernel's
+    answers are line_shape's, and it leaves to Python only lines with a character outside its
+    tables (about 3% of real lines here)."""
+    from pipelines.core import furniture
+
+    real = real_lines()
+    lines = real + soup_lines(6000, seed=5)
+    got = kernels.line_shapes(lines)
+    furniture.forget_lines()
+    for line, shape in zip(lines, got, strict=True):
+        if shape is not None:
+            assert shape == furniture.line_shape(line), line
+    left = sum(shape is None for shape in got[: len(real)])
+    assert left < 0.05 * len(real)
+    assert all(s is not None for s in kernels.line_shapes(["Read more on The Harbor Ledger"]))
+    assert kernels.line_shapes(["ß and İ"]) == [None]  # casefold makes two characters of them
+
+
+def test_prime_shapes_gives_line_shapes_answers_with_the_kernel():
+    """The batch path (kernel, then Python for the rest) and one line at a time agree."""
+    from pipelines.core import furniture
+
+    lines = real_lines()[:400] + soup_lines(400, seed=9)
+    furniture.forget_lines()
+    furniture.prime_shapes([lines[:300], lines[300:]])
+    batch = [furniture._SHAPES[ln] for ln in lines]
+    furniture.forget_lines()
+    assert batch == [furniture.line_shape(ln) for ln in lines]
