@@ -127,6 +127,7 @@ def real_lines() -> list[str]:
 SOUP = [*"aZX09_ @:/.,-'&|();`", "\u00a0", "\u00ad", "\u200b", "\u2019", "\u201c", "\u201d"]
 SOUP += ["\u2013", "\u2014", "\u00b4", "\u00e9", "\u00c9", "\u00df", "\u0130", "\u0131"]
 SOUP += ["\u0661", "\u00b2", "\ufb01", "\u3000", "\t", "\x1c", "\u0301", "\u4e2d", "\U0001f600"]
+SOUP += ["\u2026", "\uff21", "\u00aa", "\u2033", "\u00bd"]
 SOUP += ["http://", "https://x.y", "htt", "@bob", "Mr.", "3.5", "A-1", "ab", "X.", "(c)"]
 
 
@@ -165,3 +166,18 @@ def test_prime_shapes_gives_line_shapes_answers_with_the_kernel():
     batch = [furniture._SHAPES[ln] for ln in lines]
     furniture.forget_lines()
     assert batch == [furniture.line_shape(ln) for ln in lines]
+
+
+def test_normalise_lines_kernel_equals_normalise_and_keys_are_xxh64():
+    """Normal forms of real lines and of the character soup: the kernel's are ``normalise``'s
+    (the regex definition, line by line), and each key is the form's xxh64."""
+    import xxhash
+
+    lines = real_lines() + soup_lines(6000, seed=11)
+    forms, keys = kernels.normalise_lines(lines)
+    assert sum(f is not None for f in forms[: len(real_lines())]) > 0.95 * len(real_lines())
+    for line, form, key in zip(lines, forms, keys, strict=True):
+        if form is None:
+            continue
+        assert form == normalise(line), line
+        assert key == (xxhash.xxh64_intdigest(form.encode("utf-8")) if form else 0)

@@ -237,9 +237,9 @@ def oph_fingerprints(
 # normalises the masked line (``textnorm.normalise``) and keys it by xxh64; it also counts the
 # template's own words. ``line_shapes`` does all of it in one compiled pass per line for the
 # lines whose characters are "simple": in the Basic Multilingual Plane, no combining mark or
-# Hangul jamo, and NFKC- and casefold-stable but for a one-character lower case (so rules 1-4
-# of the normalisation act character by character, through one table). Other lines (about one
-# in forty of the real lines in tests/) are left to the Python path.
+# Hangul jamo, each NFKC-stable or with an ASCII NFKC form of one character or of no word
+# character, and casefolded to one character (so rules 1-4 of the normalisation act character
+# by character, through one table). Other lines are left to the Python path.
 
 _W, _S, _D, _SPLIT = 1, 2, 4, 8  # classes: re's \w, \s, \d; str.split()'s whitespace
 _COMPLEX, _DELETED = -2, -1  # the normalisation table's marks
@@ -258,6 +258,7 @@ def _shape_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for pattern, bit in ((r"\w", _W), (r"\s", _S), (r"\d", _D)):
         classes[[m.start() for m in re.finditer(pattern, plane)]] |= bit
     classes[[c for c in range(0x10000) if chr(c).isspace()]] |= _SPLIT
+    wordtab = textnorm._BMP_IS_WORD
     invisible = set(textnorm._INVISIBLE)
     unify = dict(textnorm._QUOTES_AND_DASHES)  # code point -> its replacement
     norm = np.full(0x10000, _COMPLEX, dtype=np.int32)
@@ -270,7 +271,18 @@ def _shape_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if c in invisible:
             norm[c] = _DELETED
             continue
-        if unicodedata.normalize("NFKC", ch) != ch:
+        nfkc = unicodedata.normalize("NFKC", ch)
+        if nfkc != ch:
+            # Forms in ASCII: one character ("\u00b2" -> "2", "\uff21" -> "a"), or two or more
+            # that are no word characters ("\u2026" -> "..."), which no rule can join to a
+            # word: they separate words as a space does ("\u00a0" -> " ").
+            if not nfkc.isascii():
+                continue
+            to = "".join(unify.get(ord(f), f) for f in nfkc.casefold())
+            if len(to) == 1:
+                norm[c] = ord(to)
+            elif not any(wordtab[ord(f)] for f in to):
+                norm[c] = ord(" ")
             continue
         folded = ch.casefold()
         if len(folded) != 1:
@@ -279,7 +291,7 @@ def _shape_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if len(to) != 1 or (ord(to) >= 0x80 and unicodedata.normalize("NFKC", to) != to):
             continue
         norm[c] = ord(to)
-    return classes, norm, textnorm._BMP_IS_WORD.copy()
+    return classes, norm, wordtab.copy()
 
 
 @functools.cache
@@ -359,6 +371,111 @@ def _compiled_shapes() -> Any:
         return (cls & W) != 0 or c == 46 or c == 44 or c == 58 or c == 47 or c == 45
 
     @njit
+    def normal_form(src, lo, hi, norm, wordtab, prepared, out, at):
+        # textnorm.normalise of src[lo:hi] (simple characters) as UTF-8 into out[at:]; returns
+        # the end. Rules 1-4 through the table, then words: runs of word characters, a joining
+        # mark kept only between two of them, joined by single spaces.
+        p = 0
+        for j in range(lo, hi):
+            to = norm[src[j]]
+            if to >= 0:
+                prepared[p] = to
+                p += 1
+        size = at
+        pending = False
+        for j in range(p):
+            c = prepared[j]
+            keep = wordtab[c]
+            if not keep and is_joiner(c) and 0 < j < p - 1:
+                keep = wordtab[prepared[j - 1]] and wordtab[prepared[j + 1]]
+            if not keep:
+                pending = size > at
+                continue
+            if pending:
+                out[size] = 32
+                size += 1
+                pending = False
+            if c < 0x80:
+                out[size] = c
+                size += 1
+            elif c < 0x800:
+                out[size] = 0xC0 | (c >> 6)
+                out[size + 1] = 0x80 | (c & 0x3F)
+                size += 2
+            else:
+                out[size] = 0xE0 | (c >> 12)
+                out[size + 1] = 0x80 | ((c >> 6) & 0x3F)
+                out[size + 2] = 0x80 | (c & 0x3F)
+                size += 3
+        return size
+
+    @njit
+    def is_simple(codes, a, b, norm):
+        for j in range(a, b):
+            if codes[j] > 0xFFFF or norm[codes[j]] == -2:
+                return False
+        return True
+
+    @njit
+    def normalise_many(codes, offsets, norm, wordtab):
+        # The normal forms of the simple lines, UTF-8, one line break after each line (an empty
+        # form for a line left to Python), and their xxh64 keys.
+        n = offsets.size - 1
+        done = np.zeros(n, dtype=np.bool_)
+        keys = np.zeros(n, dtype=np.uint64)
+        longest = 0
+        for t in range(n):
+            longest = max(longest, offsets[t + 1] - offsets[t])
+        prepared = np.empty(longest + 1, dtype=np.int64)
+        out = np.empty(3 * codes.size + n + 1, dtype=np.uint8)
+        size = 0
+        for t in range(n):
+            a, b = offsets[t], offsets[t + 1]
+            if is_simple(codes, a, b, norm):
+                start = size
+                size = normal_form(codes, a, b, norm, wordtab, prepared, out, size)
+                done[t] = True
+                if size > start:
+                    keys[t] = xxh64(out[start:size], size - start)
+            out[size] = 10
+            size += 1
+        return done, out[:size], keys
+
+    @njit
+    def decode(data, n):
+        # Code points of UTF-8 lines joined by line breaks, and each line's start and end.
+        codes = np.empty(data.size, dtype=np.uint32)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        m = 0
+        t = 0
+        j = 0
+        while j < data.size:
+            x = np.uint32(data[j])
+            if x == 10:
+                t += 1
+                offsets[t] = m
+                j += 1
+                continue
+            if x < 0x80:
+                c = x
+                j += 1
+            elif x < 0xE0:
+                c = ((x & 0x1F) << 6) | (np.uint32(data[j + 1]) & 0x3F)
+                j += 2
+            elif x < 0xF0:
+                c = ((x & 0x0F) << 12) | ((np.uint32(data[j + 1]) & 0x3F) << 6)
+                c |= np.uint32(data[j + 2]) & 0x3F
+                j += 3
+            else:
+                c = ((x & 0x07) << 18) | ((np.uint32(data[j + 1]) & 0x3F) << 12)
+                c |= ((np.uint32(data[j + 2]) & 0x3F) << 6) | (np.uint32(data[j + 3]) & 0x3F)
+                j += 4
+            codes[m] = c
+            m += 1
+        offsets[n] = m
+        return codes[:m], offsets
+
+    @njit
     def shapes(codes, offsets, classes, norm, wordtab):
         n = offsets.size - 1
         kind = np.zeros(n, dtype=np.int8)  # 0: left to Python, 1: no key, 2: "s", 3: a hash
@@ -372,12 +489,7 @@ def _compiled_shapes() -> Any:
         out = np.empty(4 * longest + 4, dtype=np.uint8)
         for t in range(n):
             a, b = offsets[t], offsets[t + 1]
-            simple = True
-            for j in range(a, b):
-                if codes[j] > 0xFFFF or norm[codes[j]] == -2:
-                    simple = False
-                    break
-            if not simple:
+            if not is_simple(codes, a, b, norm):
                 continue
             # 1. Mask: @\w+ | https?://\S+ | \b[A-Z][\w'\-]* | \b(?=[\w.,:/\-]*\d)[\w.,:/\-]+
             m = 0
@@ -469,38 +581,7 @@ def _compiled_shapes() -> Any:
                 kind[t] = 1
                 continue
             # 4. Normalise (rules 1-4 by the table, 5-6 as textnorm) into UTF-8, and hash.
-            p = 0
-            for j in range(m):
-                to = norm[masked[j]]
-                if to >= 0:
-                    prepared[p] = to
-                    p += 1
-            size = 0
-            pending = False
-            for j in range(p):
-                c = prepared[j]
-                keep = wordtab[c]
-                if not keep and is_joiner(c) and 0 < j < p - 1:
-                    keep = wordtab[prepared[j - 1]] and wordtab[prepared[j + 1]]
-                if not keep:
-                    pending = size > 0
-                    continue
-                if pending:
-                    out[size] = 32
-                    size += 1
-                    pending = False
-                if c < 0x80:
-                    out[size] = c
-                    size += 1
-                elif c < 0x800:
-                    out[size] = 0xC0 | (c >> 6)
-                    out[size + 1] = 0x80 | (c & 0x3F)
-                    size += 2
-                else:
-                    out[size] = 0xE0 | (c >> 12)
-                    out[size + 1] = 0x80 | ((c >> 6) & 0x3F)
-                    out[size + 2] = 0x80 | (c & 0x3F)
-                    size += 3
+            size = normal_form(masked, 0, m, norm, wordtab, prepared, out, 0)
             if size == 0:
                 kind[t] = 2  # an empty normal form keys as "s" (furniture._key_of gives "")
             else:
@@ -508,7 +589,7 @@ def _compiled_shapes() -> Any:
                 hashes[t] = xxh64(out, size)
         return kind, hashes, own
 
-    return shapes
+    return shapes, normalise_many, decode
 
 
 def line_shapes(lines: Sequence[str]) -> list[tuple[str, int] | None]:
@@ -516,14 +597,12 @@ def line_shapes(lines: Sequence[str]) -> list[tuple[str, int] | None]:
     kernel leaves to the Python path (a character beyond the simple ones)."""
     if not lines:
         return []
-    try:
-        codes = np.frombuffer("".join(lines).encode("utf-32-le"), dtype=np.uint32)
-    except UnicodeEncodeError:  # a lone surrogate
+    got = _codes(lines)
+    if got is None:
         return [None] * len(lines)
-    offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)), out=offsets[1:])
+    codes, offsets = got
     classes, norm, wordtab = _shape_tables()
-    kind, hashes, own = _compiled_shapes()(codes, offsets, classes, norm, wordtab)
+    kind, hashes, own = _compiled_shapes()[0](codes, offsets, classes, norm, wordtab)
     out: list[tuple[str, int] | None] = []
     for k, h, w in zip(kind.tolist(), hashes.tolist(), own.tolist(), strict=True):
         if k == 3:
@@ -533,3 +612,33 @@ def line_shapes(lines: Sequence[str]) -> list[tuple[str, int] | None]:
         else:
             out.append(("" if k == 1 else "s", w))
     return out
+
+
+def _codes(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(code points of the joined lines, each line's start and end), None for a lone surrogate.
+    UTF-8 decoded by the kernel: Python's UTF-32 encoder took 3 ns a character."""
+    try:
+        data = np.frombuffer("\n".join(lines).encode("utf-8"), dtype=np.uint8)
+    except UnicodeEncodeError:
+        return None
+    return _compiled_shapes()[2](data, len(lines))
+
+
+def normalise_lines(lines: Sequence[str]) -> tuple[list[str | None], list[int]]:
+    """(``textnorm.normalise`` of each line, or None for a line left to the Python path; the
+    xxh64 of each form's UTF-8, 0 for an empty or left line). Lines hold no line break."""
+    if not lines:
+        return [], []
+    index: dict[str, int] = {}  # furniture recurs from page to page: each line once
+    at = [index.setdefault(ln, len(index)) for ln in lines]
+    got = _codes(list(index))
+    if got is None:
+        return [None] * len(lines), [0] * len(lines)
+    _, norm, wordtab = _shape_tables()
+    done, out, keys = _compiled_shapes()[1](*got, norm, wordtab)
+    split = out.tobytes().decode("utf-8").split("\n")
+    forms = [f if d else None for f, d in zip(split, done.tolist(), strict=False)]
+    if len(index) == len(lines):
+        return forms, keys.tolist()
+    hashes = keys.tolist()
+    return [forms[i] for i in at], [hashes[i] for i in at]

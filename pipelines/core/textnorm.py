@@ -310,6 +310,21 @@ def _normalise_flat(lines: list[str]) -> list[str]:
     text = "\n".join(lines)
     if text.count("\n") != len(lines) - 1:
         raise ValueError("normalise_lines: a line holds a line break")
+    from pipelines.core import kernels
+
+    if kernels.enabled():  # most lines in one compiled pass, the rest as below
+        forms, _ = kernels.normalise_lines(lines)
+        left = [i for i, form in enumerate(forms) if form is None]
+        if left:
+            for i, form in zip(left, _normalise_flat_python([lines[i] for i in left])):
+                forms[i] = form
+        return forms  # type: ignore[return-value]
+    return _normalise_flat_python(lines)
+
+
+def _normalise_flat_python(lines: list[str]) -> list[str]:
+    """``_normalise_flat`` without the kernel: the definition it must equal."""
+    text = "\n".join(lines)
     if text.isascii():
         return _split_forms(_normalise_ascii(text, breaks=True))
     if len(text) < _ROUTED:  # one page's few lines: the routing costs more than it saves
