@@ -316,7 +316,8 @@ def _normalise_flat(lines: list[str]) -> list[str]:
         forms, _ = kernels.normalise_lines(lines)
         left = [i for i, form in enumerate(forms) if form is None]
         if left:
-            for i, form in zip(left, _normalise_flat_python([lines[i] for i in left])):
+            rest = _normalise_flat_python([lines[i] for i in left])
+            for i, form in zip(left, rest, strict=True):
                 forms[i] = form
         return forms  # type: ignore[return-value]
     return _normalise_flat_python(lines)
