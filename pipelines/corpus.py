@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipelines.core import cleancorpus
 from pipelines.core.config import GroupingConfig
 from pipelines.core.endofrun import finish_run
 from pipelines.core.furniture import FurnitureModel
@@ -63,17 +64,38 @@ def group_table(
             "published_at": dates[i],
             "fetched_at": i,  # input order
         }
-    model = FurnitureModel()
     grouper = Grouper(config)
-    edges = finish_run(
+    if domain_column is None and cleancorpus.applies(config):
+        # No sites: finish_run's cleaning over arrays, the same texts and signatures.
+        clean = cleancorpus.clean_corpus(
+            ids, [d["text"] for d in documents.values()], titles, config
+        )
+        for row, text, removed in zip(documents.values(), clean.texts, clean.removed, strict=True):
+            row["text"], row["furniture_removed"] = text, removed
+        edges = grouper.add_many(ids, clean.signatures, clean.counts, dates, clean.leads)
+    else:
+        edges = _finish(documents, config, grouper, observe=domain_column is not None)
+    return _tables(ids, documents, grouper, edges)
+
+
+def _finish(
+    documents: dict[str, dict[str, Any]], config: GroupingConfig, grouper: Grouper, observe: bool
+) -> list[Any]:
+    model = FurnitureModel()
+    return finish_run(
         documents,
         model,
         config,
         grouper,
-        observe_sites=domain_column is not None,
+        observe_sites=observe,
         records=False,
         exact_counts=True,
     )
+
+
+def _tables(
+    ids: list[str], documents: dict[str, dict[str, Any]], grouper: Grouper, edges: list[Any]
+) -> tuple[pa.Table, pa.Table]:
     assignments = grouper.assignments()
     sizes = Counter(assignments.values())
     out = pa.Table.from_pylist(

@@ -507,3 +507,30 @@ def test_band_pairs_are_the_lsh_candidates():
     got = band_pairs(values, ranges)
     assert [tuple(p) for p in got.tolist()] == sorted(expected, key=lambda p: (p[1], p[0]))
     assert band_pairs(values[:1], ranges).shape == (0, 2)
+
+
+def test_verify_many_equals_verify_pair_by_pair():
+    """The vectorised verification gives ``verify``'s relation and containments, bit for bit,
+    on estimates at every step of 1/num_perm, equal and empty sizes, and leads around their
+    threshold, under the default and a stricter config."""
+    from pipelines.core.grouping import RELATIONS, verify, verify_many
+
+    rng = np.random.default_rng(4)
+    for config in (CONFIG, GroupingConfig(excerpt_z=0.0, excerpt_min_shingles=1, num_perm=64)):
+        n = 20_000
+        j = rng.integers(0, config.num_perm + 1, n) / config.num_perm
+        lead_j = rng.integers(0, config.lead_perm + 1, n) / config.lead_perm
+        with_leads = rng.random(n) < 0.5
+        n_a = rng.integers(0, 400, n)
+        n_b = np.where(rng.random(n) < 0.1, n_a, rng.integers(0, 400, n))
+        relation, a_in_b, b_in_a = verify_many(j, lead_j, with_leads, n_a, n_b, config)
+        for i in range(n):
+            want = verify(
+                float(j[i]),
+                float(lead_j[i]) if with_leads[i] else None,
+                int(n_a[i]),
+                int(n_b[i]),
+                config,
+            )
+            assert (RELATIONS[relation[i]], float(a_in_b[i]), float(b_in_a[i])) == want, i
+        assert {0, 1, 2} <= set(relation.tolist())

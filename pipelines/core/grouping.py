@@ -115,6 +115,54 @@ def verify(
     return relation, a_in_b, b_in_a
 
 
+def verify_many(
+    jaccards: np.ndarray,
+    lead_jaccards: np.ndarray,
+    with_leads: np.ndarray,
+    n_a: np.ndarray,
+    n_b: np.ndarray,
+    config: GroupingConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``verify`` of many candidate pairs at once: (relation codes, a_in_b, b_in_a), the code
+    0 for no relation, 1 for ``duplicate``, 2 for ``excerpt`` (``RELATIONS``). The same
+    float64 operations in the same order as ``verify``, so the same answers
+    (tests/test_grouping.py compares them)."""
+    j = np.asarray(jaccards, dtype=np.float64)
+    na = np.asarray(n_a, dtype=np.int64)
+    nb = np.asarray(n_b, dtype=np.int64)
+
+    def contained(jj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        inter = jj * (na + nb) / (1.0 + jj)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a_in = np.where(na > 0, np.minimum(1.0, inter / np.maximum(na, 1)), 0.0)
+            b_in = np.where(nb > 0, np.minimum(1.0, inter / np.maximum(nb, 1)), 0.0)
+        return a_in, b_in
+
+    a_in_b, b_in_a = contained(j)
+    sigma = np.sqrt(np.maximum(j * (1.0 - j), 0.0) / config.num_perm)
+    low_a, low_b = contained(np.maximum(0.0, j - config.excerpt_z * sigma))
+    a_shorter = na <= nb  # sorted() by size is stable: a first on a tie
+    shorter_in = np.where(a_shorter, low_a, low_b)
+    longer_in = np.where(a_shorter, low_b, low_a)
+    shorter_n = np.minimum(na, nb)
+    longer_n = np.maximum(na, nb)
+    c = config.excerpt_containment
+    excerpt = (shorter_in >= c) & (longer_in < c) & (shorter_n >= config.excerpt_min_shingles)
+    relation = np.where(excerpt, 2, np.where(j >= config.duplicate_jaccard, 1, 0))
+    relation[(na == 0) | (nb == 0)] = 0
+    lead = (
+        (relation == 0)
+        & np.asarray(with_leads, dtype=bool)
+        & (np.asarray(lead_jaccards, dtype=np.float64) >= config.lead_jaccard)
+        & (shorter_n >= config.excerpt_min_shingles)
+    )
+    relation[lead] = np.where(shorter_n[lead] < 0.8 * longer_n[lead], 2, 1)
+    return relation, a_in_b, b_in_a
+
+
+RELATIONS = (None, DUPLICATE, EXCERPT)
+
+
 def _by_size(item: tuple[float, int]) -> int:
     return item[1]
 
@@ -886,30 +934,26 @@ class Grouper:
             np.count_nonzero(self._leads[a] == self._leads[b], axis=1) / self.config.lead_perm
         )
         both_leads = self._has_lead[a] & self._has_lead[b]
+        relation, a_in_b, b_in_a = verify_many(
+            estimates,
+            lead_estimates,
+            both_leads,
+            self._n_shingles[a],
+            self._n_shingles[b],
+            self.config,
+        )
+        passed = np.flatnonzero(relation)
+        lags = self._published[b[passed]] - self._published[a[passed]]
         edges = []
-        for other, row, j, lead_j, with_leads in zip(
-            a.tolist(),
-            b.tolist(),
-            estimates.tolist(),
-            lead_estimates.tolist(),
-            both_leads.tolist(),
-            strict=True,
-        ):
-            n_a, n_b = int(self._n_shingles[other]), int(self._n_shingles[row])
-            relation, a_in_b, b_in_a = verify(
-                j, lead_j if with_leads else None, n_a, n_b, self.config
-            )
-            if relation is None:
-                continue
-            lag = float(self._published[row] - self._published[other])
+        for i, lag in zip(passed.tolist(), lags.tolist(), strict=True):
             edges.append(
                 Edge(
-                    doc_a=self._ids[other],
-                    doc_b=self._ids[row],
-                    jaccard=j,
-                    a_in_b=a_in_b,
-                    b_in_a=b_in_a,
-                    relation=relation,
+                    doc_a=self._ids[int(a[i])],
+                    doc_b=self._ids[int(b[i])],
+                    jaccard=float(estimates[i]),
+                    a_in_b=float(a_in_b[i]),
+                    b_in_a=float(b_in_a[i]),
+                    relation=RELATIONS[int(relation[i])],
                     lag_seconds=None if math.isnan(lag) else lag,
                 )
             )

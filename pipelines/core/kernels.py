@@ -216,7 +216,32 @@ def oph_fingerprints(
     offsets = np.zeros(len(normalised) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     data = np.frombuffer(b"".join(normalised), dtype=np.uint8)
-    powers, inverse = _powers(int(lengths.max(initial=0)) + 1)
+    return oph_fingerprints_joined(
+        data,
+        offsets,
+        shingle_size=shingle_size,
+        num_perm=num_perm,
+        mult=mult,
+        lead_bytes=lead_bytes,
+        lead_perm=lead_perm,
+        lead_shingle=lead_shingle,
+    )
+
+
+def oph_fingerprints_joined(
+    data: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    shingle_size: int,
+    num_perm: int,
+    mult: int,
+    lead_bytes: int,
+    lead_perm: int,
+    lead_shingle: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``oph_fingerprints`` of the texts ``data[offsets[i]:offsets[i + 1]]`` (uint8, int64)."""
+    widths = np.diff(offsets)
+    powers, inverse = _powers(int(widths.max(initial=0)) + 1)
     return _compiled()(
         data,
         offsets,
@@ -476,11 +501,39 @@ def _compiled_shapes() -> Any:
         return codes[:m], offsets
 
     @njit
+    def join_forms(forms, starts, ends, occurrences, keep, docs):
+        # Each document's kept, non-empty forms (line i's is forms[starts[i]:ends[i]]) joined by
+        # single spaces (endofrun's _normalised_text) as UTF-8, and each document's bounds.
+        total = 0
+        for i in range(occurrences.size):
+            if keep[i]:
+                total += ends[occurrences[i]] - starts[occurrences[i]] + 1
+        out = np.empty(total + 1, dtype=np.uint8)
+        offsets = np.zeros(docs.size, dtype=np.int64)
+        size = 0
+        for d in range(docs.size - 1):
+            start = size
+            for i in range(docs[d], docs[d + 1]):
+                if not keep[i]:
+                    continue
+                a, b = starts[occurrences[i]], ends[occurrences[i]]
+                if b == a:
+                    continue
+                if size > start:
+                    out[size] = 32
+                    size += 1
+                out[size : size + b - a] = forms[a:b]
+                size += b - a
+            offsets[d + 1] = size
+        return out[:size], offsets
+
+    @njit
     def shapes(codes, offsets, classes, norm, wordtab):
         n = offsets.size - 1
         kind = np.zeros(n, dtype=np.int8)  # 0: left to Python, 1: no key, 2: "s", 3: a hash
         hashes = np.zeros(n, dtype=np.uint64)
         own = np.zeros(n, dtype=np.int64)
+        tokens = np.zeros(n, dtype=np.int64)
         longest = 0
         for t in range(n):
             longest = max(longest, offsets[t + 1] - offsets[t])
@@ -559,6 +612,8 @@ def _compiled_shapes() -> Any:
                 if (classes[c] & SPLIT) != 0:
                     if in_token and owned:
                         words += 1
+                    if in_token:
+                        tokens[t] += 1  # masking keeps the line's whitespace: its str.split()
                     in_token = False
                     owned = False
                     continue
@@ -587,9 +642,9 @@ def _compiled_shapes() -> Any:
             else:
                 kind[t] = 3
                 hashes[t] = xxh64(out, size)
-        return kind, hashes, own
+        return kind, hashes, own, tokens
 
-    return shapes, normalise_many, decode
+    return shapes, normalise_many, decode, join_forms
 
 
 def line_shapes(lines: Sequence[str]) -> list[tuple[str, int] | None]:
@@ -602,7 +657,7 @@ def line_shapes(lines: Sequence[str]) -> list[tuple[str, int] | None]:
         return [None] * len(lines)
     codes, offsets = got
     classes, norm, wordtab = _shape_tables()
-    kind, hashes, own = _compiled_shapes()[0](codes, offsets, classes, norm, wordtab)
+    kind, hashes, own, _ = _compiled_shapes()[0](codes, offsets, classes, norm, wordtab)
     out: list[tuple[str, int] | None] = []
     for k, h, w in zip(kind.tolist(), hashes.tolist(), own.tolist(), strict=True):
         if k == 3:
