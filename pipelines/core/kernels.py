@@ -51,6 +51,7 @@ def _compiled() -> Any:
     """The kernels, compiled (or loaded from numba's cache) on first use."""
     numba = _numba()
     njit = numba.njit(cache=True, nogil=True)
+    inline = numba.njit(cache=True, nogil=True, inline="always")  # no call per shingle
 
     u64 = np.uint64
     base = u64(0x9E3779B97F4A7C15)  # fingerprint._POLY_BASE
@@ -62,7 +63,7 @@ def _compiled() -> Any:
     empty = np.uint32(_MASK32)
     gap = np.uint32(0x9E3779B1)  # fingerprint._oph's densification step
 
-    @njit
+    @inline
     def fmix64(h):
         h ^= h >> s33
         h *= fmix_a
@@ -71,7 +72,7 @@ def _compiled() -> Any:
         h ^= h >> s33
         return h
 
-    @njit
+    @inline
     def poly64(data, start, end):
         # sum((data[j] + 1) * B**(j - start)) + length * L mod 2**64, then fmix64 (Horner's
         # rule from the end: for the short character shingles of a lead).
@@ -100,15 +101,11 @@ def _compiled() -> Any:
                 slot = (slot + u64(1)) & u64(size - 1)
         return out
 
-    @njit
+    @inline
     def bid(out, h, mult, p):
-        mixed = h * mult
-        b = ((mixed >> s32) * u64(p)) >> s32
-        v = np.uint32(h & low32)
-        if v > cap:
-            v = cap
-        if v < out[b]:
-            out[b] = v
+        # Without a branch: a taken-or-not minimum per shingle cost a third of the kernel.
+        b = np.intp(((h * mult) >> s32) * u64(p) >> s32)
+        out[b] = min(out[b], min(np.uint32(h & low32), cap))
 
     @njit
     def densify(out):
@@ -145,19 +142,16 @@ def _compiled() -> Any:
             a, b = offsets[t], offsets[t + 1]
             if b <= a:
                 continue
-            # Word starts and ends: a normalised text's words are joined by single spaces.
+            # Word starts: a normalised text's words are joined by single spaces. Written
+            # without a branch (each byte writes, a space moves on): a branch per space was
+            # two thirds of the kernel's time.
+            if starts.size < b - a + 2:
+                starts = np.empty(2 * (b - a + 2), dtype=np.int64)
+            starts[0] = a
             words = 1
             for j in range(a, b):
-                if data[j] == 32:
-                    words += 1
-            if starts.size < words + 1:
-                starts = np.empty(2 * (words + 1), dtype=np.int64)
-            starts[0] = a
-            w = 1
-            for j in range(a, b):
-                if data[j] == 32:
-                    starts[w] = j + 1
-                    w += 1
+                starts[words] = j + 1
+                words += data[j] == 32
             starts[words] = b + 1  # one past the end, as if a space followed the last word
             n_sh = words - k + 1 if words >= k else 1
             if low.size < n_sh:
@@ -323,6 +317,7 @@ def _shape_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _compiled_shapes() -> Any:
     numba = _numba()
     njit = numba.njit(cache=True, nogil=True)
+    inline = numba.njit(cache=True, nogil=True, inline="always")  # no call per character
     u64 = np.uint64
     p1, p2 = u64(0x9E3779B185EBCA87), u64(0xC2B2AE3D27D4EB4F)
     p3, p4, p5 = u64(0x165667B19E3779F9), u64(0x85EBCA77C2B2AE63), u64(0x27D4EB2F165667C5)
@@ -385,41 +380,28 @@ def _compiled_shapes() -> Any:
         h ^= h >> u64(32)
         return h
 
-    @njit
+    @inline
     def is_joiner(c):
         # - ' . , : / @ &
         return c == 45 or c == 39 or c == 46 or c == 44 or c == 58 or c == 47 or c == 64 or c == 38
 
-    @njit
+    @inline
     def in_run(c, cls):
         # [\w.,:/\-]
         return (cls & W) != 0 or c == 46 or c == 44 or c == 58 or c == 47 or c == 45
 
-    @njit
-    def normal_form(src, lo, hi, norm, wordtab, prepared, out, at):
-        # textnorm.normalise of src[lo:hi] (simple characters) as UTF-8 into out[at:]; returns
-        # the end. Rules 1-4 through the table, then words: runs of word characters, a joining
-        # mark kept only between two of them, joined by single spaces.
-        p = 0
-        for j in range(lo, hi):
-            to = norm[src[j]]
-            if to >= 0:
-                prepared[p] = to
-                p += 1
-        size = at
-        pending = False
-        for j in range(p):
-            c = prepared[j]
-            keep = wordtab[c]
-            if not keep and is_joiner(c) and 0 < j < p - 1:
-                keep = wordtab[prepared[j - 1]] and wordtab[prepared[j + 1]]
-            if not keep:
-                pending = size > at
-                continue
-            if pending:
+    @inline
+    def emit(c, out, size, at, pending, prev_word, held, wordtab):
+        # Feed one prepared character (after rules 1-4) to the words of rules 5-6, writing
+        # UTF-8 into out[at:]: a joining mark right after a word character is held until the
+        # next character shows whether it joins two words. Returns the new state.
+        if wordtab[c]:
+            if held >= 0:
+                out[size] = held
+                size += 1
+            elif pending and size > at:
                 out[size] = 32
                 size += 1
-                pending = False
             if c < 0x80:
                 out[size] = c
                 size += 1
@@ -432,7 +414,10 @@ def _compiled_shapes() -> Any:
                 out[size + 1] = 0x80 | ((c >> 6) & 0x3F)
                 out[size + 2] = 0x80 | (c & 0x3F)
                 size += 3
-        return size
+            return size, False, True, -1
+        if prev_word and is_joiner(c):
+            return size, pending, False, c
+        return size, True, False, -1
 
     @njit
     def is_simple(codes, a, b, norm):
@@ -448,17 +433,19 @@ def _compiled_shapes() -> Any:
         n = offsets.size - 1
         done = np.zeros(n, dtype=np.bool_)
         keys = np.zeros(n, dtype=np.uint64)
-        longest = 0
-        for t in range(n):
-            longest = max(longest, offsets[t + 1] - offsets[t])
-        prepared = np.empty(longest + 1, dtype=np.int64)
         out = np.empty(3 * codes.size + n + 1, dtype=np.uint8)
         size = 0
         for t in range(n):
             a, b = offsets[t], offsets[t + 1]
             if is_simple(codes, a, b, norm):
                 start = size
-                size = normal_form(codes, a, b, norm, wordtab, prepared, out, size)
+                pending, prev_word, held = False, False, -1
+                for j in range(a, b):
+                    to = norm[codes[j]]
+                    if to >= 0:
+                        size, pending, prev_word, held = emit(
+                            to, out, size, start, pending, prev_word, held, wordtab
+                        )
                 done[t] = True
                 if size > start:
                     keys[t] = xxh64(out[start:size], size - start)
@@ -537,15 +524,19 @@ def _compiled_shapes() -> Any:
         longest = 0
         for t in range(n):
             longest = max(longest, offsets[t + 1] - offsets[t])
-        masked = np.empty(longest + 1, dtype=np.int64)
-        prepared = np.empty(longest + 1, dtype=np.int64)
         out = np.empty(4 * longest + 4, dtype=np.uint8)
         for t in range(n):
             a, b = offsets[t], offsets[t + 1]
             if not is_simple(codes, a, b, norm):
                 continue
-            # 1. Mask: @\w+ | https?://\S+ | \b[A-Z][\w'\-]* | \b(?=[\w.,:/\-]*\d)[\w.,:/\-]+
-            m = 0
+            # Mask (@\w+ | https?://\S+ | \b[A-Z][\w'\-]* | \b(?=[\w.,:/\-]*\d)[\w.,:/\-]+),
+            # each masked character fed on as it comes.
+            key = False
+            words = 0
+            count = 0
+            in_token = False
+            owned = False
+            size, pending, prev_word, held = 0, False, False, -1
             i = a
             while i < b:
                 c = codes[i]
@@ -589,55 +580,51 @@ def _compiled_shapes() -> Any:
                         if digit:
                             end = run
                 if end > i:
-                    masked[m] = 88  # X
+                    c = 88  # X
                     i = end
                 else:
-                    masked[m] = c
                     i += 1
-                m += 1
-            # 2. A key unless only X . , : ; - and spaces are left.
-            key = False
-            for j in range(m):
-                c = masked[j]
+                # The masked character: whether the line keeps a key (anything but X . , : ;
+                # - and spaces), its tokens (str.split) and own words (tokens holding a
+                # character outside X . , : ; - | @ ( )), and its normal form.
                 if not (c == 88 or c == 32 or c == 46 or c == 44 or c == 58 or c == 59 or c == 45):
                     key = True
-                    break
-            # 3. The template's own words: tokens (str.split) holding a character outside
-            # X . , : ; - | @ ( ).
-            words = 0
-            in_token = False
-            owned = False
-            for j in range(m + 1):
-                c = masked[j] if j < m else 32
                 if (classes[c] & SPLIT) != 0:
-                    if in_token and owned:
-                        words += 1
                     if in_token:
-                        tokens[t] += 1  # masking keeps the line's whitespace: its str.split()
+                        count += 1  # masking keeps the line's whitespace: its str.split()
+                        if owned:
+                            words += 1
                     in_token = False
                     owned = False
-                    continue
-                in_token = True
-                if not (
-                    c == 88
-                    or c == 46
-                    or c == 44
-                    or c == 58
-                    or c == 59
-                    or c == 45
-                    or c == 124
-                    or c == 64
-                    or c == 40
-                    or c == 41
-                ):
-                    owned = True
+                else:
+                    in_token = True
+                    if not (
+                        c == 88
+                        or c == 46
+                        or c == 44
+                        or c == 58
+                        or c == 59
+                        or c == 45
+                        or c == 124
+                        or c == 64
+                        or c == 40
+                        or c == 41
+                    ):
+                        owned = True
+                to = norm[c]
+                if to >= 0:
+                    size, pending, prev_word, held = emit(
+                        to, out, size, 0, pending, prev_word, held, wordtab
+                    )
+            if in_token:
+                count += 1
+                if owned:
+                    words += 1
             own[t] = words
+            tokens[t] = count
             if not key:
                 kind[t] = 1
-                continue
-            # 4. Normalise (rules 1-4 by the table, 5-6 as textnorm) into UTF-8, and hash.
-            size = normal_form(masked, 0, m, norm, wordtab, prepared, out, 0)
-            if size == 0:
+            elif size == 0:
                 kind[t] = 2  # an empty normal form keys as "s" (furniture._key_of gives "")
             else:
                 kind[t] = 3
