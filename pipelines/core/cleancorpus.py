@@ -28,7 +28,7 @@ from pipelines.core.furniture import (
     DEFAULT_MIN_VARIANTS,
     GLOBAL_MAX_WORDS,
     GLOBAL_SHAPE_MIN_WORDS,
-    generic_flags_many,
+    generic_flags_lines,
     line_shape,
     split_lines,
 )
@@ -79,13 +79,14 @@ class _Lines:
 
     def __init__(self, lines: list[str]) -> None:
         n = len(lines)
-        got = kernels._codes(lines)
-        if got is None:  # a lone surrogate somewhere: every line on the Python path
-            got = kernels._codes([""] * n)
-            assert got is not None
-            left = np.ones(n, dtype=bool)
-        else:
+        try:
+            encoded: bytes | None = "\n".join(lines).encode("utf-8")
+            got = kernels.decode_lines(encoded, n)  # type: ignore[arg-type]
             left = np.zeros(n, dtype=bool)
+        except UnicodeEncodeError:  # a lone surrogate somewhere: every line on the Python path
+            encoded = None
+            got = kernels.decode_lines(b"\n" * max(n - 1, 0), n)
+            left = np.ones(n, dtype=bool)
         classes, norm, wordtab = kernels._shape_tables()
         done, forms, key = kernels._compiled_shapes()[1](*got, norm, wordtab)
         kind, shape, own, words = kernels._compiled_shapes()[0](*got, classes, norm, wordtab)
@@ -110,7 +111,7 @@ class _Lines:
         self.has_form = ends > starts
         self.key = key
         self.shape_kind, self.shape, self.own, self.words = kind, shape, own, words
-        self.generic = np.array(generic_flags_many([lines])[0], dtype=bool)
+        self.generic = np.array(generic_flags_lines(lines, encoded), dtype=bool)
 
 
 def clean_corpus(

@@ -514,7 +514,7 @@ def shape_words(line: str) -> int:
 
 
 def split_lines(text: str) -> list[str]:
-    return [ln.strip() for ln in text.split("\n") if ln.strip()]
+    return [ln for ln in map(str.strip, text.split("\n")) if ln]
 
 
 # One alternation of all the patterns: each is anchored at the start, so one `match` answers
@@ -768,12 +768,18 @@ def _string_array(lines: Sequence[str]) -> Any:
     """The lines as one pyarrow string array, built from one encoded buffer: each value but the
     last keeps its line break (RE2 supersets allow one at the end); None when a line holds a
     break or the text cannot be encoded (a lone surrogate)."""
-    import pyarrow as pa
-
     try:
         data = "\n".join(lines).encode("utf-8")
     except UnicodeEncodeError:
         return None
+    return _string_array_of(data, len(lines))
+
+
+def _string_array_of(data: bytes, n: int) -> Any:
+    """``_string_array`` of ``n`` lines whose UTF-8, joined by line breaks, is ``data``."""
+    import pyarrow as pa
+
+    lines = range(n)
     breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
     if breaks.size != len(lines) - 1:
         return None
@@ -789,27 +795,37 @@ def _string_array(lines: Sequence[str]) -> Any:
 def generic_flags_many(pages: Sequence[Sequence[str]]) -> list[list[bool]]:
     """``[generic_furniture_flags(page) for page in pages]``: RE2 over all lines at once
     (`re2_superset`), the Python patterns only on the lines it hits (about one in twenty)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     lines = list(itertools.chain.from_iterable(pages))
     if not lines:
         return [[] for _ in pages]
-    array = _string_array(lines)
-    if array is None:
-        return [generic_furniture_flags(page) for page in pages]
-    try:
-        hits = pc.match_substring_regex(array, _generic_re2())
-    except pa.ArrowException:  # RE2 refused the pattern (too large a program, say)
-        return [generic_furniture_flags(page) for page in pages]
-    flat = [False] * len(lines)
-    for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist():
-        flat[i] = is_generic_furniture(lines[i])
+    flat = generic_flags_lines(lines)
     out, at = [], 0
     for page in pages:
         out.append(flat[at : at + len(page)])
         at += len(page)
     return out
+
+
+def generic_flags_lines(lines: Sequence[str], encoded: bytes | None = None) -> list[bool]:
+    """``generic_flags_many`` of one list of lines; ``encoded``: their UTF-8 joined by line
+    breaks, when the caller has it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not lines:
+        return []
+    array = _string_array(lines) if encoded is None else _string_array_of(encoded, len(lines))
+    if array is None:
+        return generic_furniture_flags(lines)
+    try:
+        hits = pc.match_substring_regex(array, _generic_re2())
+    except pa.ArrowException:  # RE2 refused the pattern (too large a program, say)
+        return generic_furniture_flags(lines)
+    flat = [False] * len(lines)
+    for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist():
+        flat[i] = is_generic_furniture(lines[i])
+    return flat
 
 
 def credited_source(lines: Iterable[str]) -> str | None:

@@ -261,6 +261,9 @@ def oph_fingerprints_joined(
 # by character, through one table). Other lines are left to the Python path.
 
 _W, _S, _D, _SPLIT = 1, 2, 4, 8  # classes: re's \w, \s, \d; str.split()'s whitespace
+# and: [\w.,:/-] (a number's run), what leaves no key (X . , : ; - space), what owns no word
+# (X . , : ; - | @ ( )): one lookup answers each test of the mask and the template.
+_RUN, _NOKEY, _NOOWN = 16, 32, 64
 _COMPLEX, _DELETED = -2, -1  # the normalisation table's marks
 
 
@@ -277,6 +280,10 @@ def _shape_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     for pattern, bit in ((r"\w", _W), (r"\s", _S), (r"\d", _D)):
         classes[[m.start() for m in re.finditer(pattern, plane)]] |= bit
     classes[[c for c in range(0x10000) if chr(c).isspace()]] |= _SPLIT
+    classes[[ord(c) for c in ".,:/-"]] |= _RUN
+    classes[(classes & _W) != 0] |= _RUN
+    classes[[ord(c) for c in "X .,:;-"]] |= _NOKEY
+    classes[[ord(c) for c in "X.,:;-|@()"]] |= _NOOWN
     wordtab = textnorm._BMP_IS_WORD
     invisible = set(textnorm._INVISIBLE)
     unify = dict(textnorm._QUOTES_AND_DASHES)  # code point -> its replacement
@@ -323,6 +330,7 @@ def _compiled_shapes() -> Any:
     p3, p4, p5 = u64(0x165667B19E3779F9), u64(0x85EBCA77C2B2AE63), u64(0x27D4EB2F165667C5)
     v4_start = u64((1 << 64) - 0x9E3779B185EBCA87)  # seed 0 minus prime 1, mod 2**64
     W, S, D, SPLIT = _W, _S, _D, _SPLIT
+    RUN, NOKEY, NOOWN = _RUN, _NOKEY, _NOOWN
 
     @njit
     def rotl(x, r):
@@ -384,11 +392,6 @@ def _compiled_shapes() -> Any:
     def is_joiner(c):
         # - ' . , : / @ &
         return c == 45 or c == 39 or c == 46 or c == 44 or c == 58 or c == 47 or c == 64 or c == 38
-
-    @inline
-    def in_run(c, cls):
-        # [\w.,:/\-]
-        return (cls & W) != 0 or c == 46 or c == 44 or c == 58 or c == 47 or c == 45
 
     @inline
     def emit(c, out, size, at, pending, prev_word, held, wordtab):
@@ -538,9 +541,10 @@ def _compiled_shapes() -> Any:
             owned = False
             size, pending, prev_word, held = 0, False, False, -1
             i = a
+            run_end, run_digit = -1, -1  # the last number run scanned, and its last digit
             while i < b:
                 c = codes[i]
-                word_here = (classes[c] & W) != 0
+                here = classes[c]
                 word_before = i > a and (classes[codes[i - 1]] & W) != 0
                 end = -1
                 if c == 64 and i + 1 < b and (classes[codes[i + 1]] & W) != 0:
@@ -563,33 +567,35 @@ def _compiled_shapes() -> Any:
                             end = k + 3
                             while end < b and (classes[codes[end]] & S) == 0:
                                 end += 1
-                if end < 0 and word_here != word_before:
+                if end < 0 and ((here & W) != 0) != word_before:
                     if 65 <= c <= 90:
                         end = i + 1
                         while end < b and (
                             (classes[codes[end]] & W) != 0 or codes[end] == 39 or codes[end] == 45
                         ):
                             end += 1
-                    else:
-                        run = i
-                        digit = False
-                        while run < b and in_run(codes[run], classes[codes[run]]):
-                            if (classes[codes[run]] & D) != 0:
-                                digit = True
-                            run += 1
-                        if digit:
-                            end = run
+                    elif (here & RUN) != 0:
+                        # The maximal run from i holds a digit: within the run last scanned
+                        # that is whether its last digit lies at or after i.
+                        if i >= run_end:
+                            run_end, run_digit = i, -1
+                            while run_end < b and (classes[codes[run_end]] & RUN) != 0:
+                                if (classes[codes[run_end]] & D) != 0:
+                                    run_digit = run_end
+                                run_end += 1
+                        if run_digit >= i:
+                            end = run_end
                 if end > i:
                     c = 88  # X
+                    here = classes[88]
                     i = end
                 else:
                     i += 1
                 # The masked character: whether the line keeps a key (anything but X . , : ;
                 # - and spaces), its tokens (str.split) and own words (tokens holding a
                 # character outside X . , : ; - | @ ( )), and its normal form.
-                if not (c == 88 or c == 32 or c == 46 or c == 44 or c == 58 or c == 59 or c == 45):
-                    key = True
-                if (classes[c] & SPLIT) != 0:
+                key |= (here & NOKEY) == 0
+                if (here & SPLIT) != 0:
                     if in_token:
                         count += 1  # masking keeps the line's whitespace: its str.split()
                         if owned:
@@ -598,19 +604,7 @@ def _compiled_shapes() -> Any:
                     owned = False
                 else:
                     in_token = True
-                    if not (
-                        c == 88
-                        or c == 46
-                        or c == 44
-                        or c == 58
-                        or c == 59
-                        or c == 45
-                        or c == 124
-                        or c == 64
-                        or c == 40
-                        or c == 41
-                    ):
-                        owned = True
+                    owned |= (here & NOOWN) == 0
                 to = norm[c]
                 if to >= 0:
                     size, pending, prev_word, held = emit(
@@ -660,10 +654,15 @@ def _codes(lines: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
     """(code points of the joined lines, each line's start and end), None for a lone surrogate.
     UTF-8 decoded by the kernel: Python's UTF-32 encoder took 3 ns a character."""
     try:
-        data = np.frombuffer("\n".join(lines).encode("utf-8"), dtype=np.uint8)
+        encoded = "\n".join(lines).encode("utf-8")
     except UnicodeEncodeError:
         return None
-    return _compiled_shapes()[2](data, len(lines))
+    return decode_lines(encoded, len(lines))
+
+
+def decode_lines(encoded: bytes, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``_codes`` of ``n`` lines whose UTF-8, joined by line breaks, is ``encoded``."""
+    return _compiled_shapes()[2](np.frombuffer(encoded, dtype=np.uint8), n)
 
 
 def normalise_lines(lines: Sequence[str]) -> tuple[list[str | None], list[int]]:
