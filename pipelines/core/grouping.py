@@ -161,6 +161,9 @@ def verify_many(
 
 
 RELATIONS = (None, DUPLICATE, EXCERPT)
+# Candidate pairs from which verify_many beats verify pair by pair (about 2.5 us a pair against
+# 35 us of numpy calls per batch: even at 13 pairs).
+_VERIFY_AT_ONCE = 16
 
 
 def _by_size(item: tuple[float, int]) -> int:
@@ -934,6 +937,8 @@ class Grouper:
             np.count_nonzero(self._leads[a] == self._leads[b], axis=1) / self.config.lead_perm
         )
         both_leads = self._has_lead[a] & self._has_lead[b]
+        if a.size < _VERIFY_AT_ONCE:  # a document's few candidates: numpy's calls cost more
+            return self._verify_each(a, b, estimates, lead_estimates, both_leads)
         relation, a_in_b, b_in_a = verify_many(
             estimates,
             lead_estimates,
@@ -954,6 +959,44 @@ class Grouper:
                     a_in_b=float(a_in_b[i]),
                     b_in_a=float(b_in_a[i]),
                     relation=RELATIONS[int(relation[i])],
+                    lag_seconds=None if math.isnan(lag) else lag,
+                )
+            )
+        return edges
+
+    def _verify_each(
+        self,
+        a: np.ndarray,
+        b: np.ndarray,
+        estimates: np.ndarray,
+        lead_estimates: np.ndarray,
+        both_leads: np.ndarray,
+    ) -> list[Edge]:
+        """``_verify_pairs`` pair by pair with ``verify`` (the same answers as ``verify_many``)."""
+        edges = []
+        for other, row, j, lead_j, with_leads in zip(
+            a.tolist(),
+            b.tolist(),
+            estimates.tolist(),
+            lead_estimates.tolist(),
+            both_leads.tolist(),
+            strict=True,
+        ):
+            n_a, n_b = int(self._n_shingles[other]), int(self._n_shingles[row])
+            relation, a_in_b, b_in_a = verify(
+                j, lead_j if with_leads else None, n_a, n_b, self.config
+            )
+            if relation is None:
+                continue
+            lag = float(self._published[row] - self._published[other])
+            edges.append(
+                Edge(
+                    doc_a=self._ids[other],
+                    doc_b=self._ids[row],
+                    jaccard=j,
+                    a_in_b=a_in_b,
+                    b_in_a=b_in_a,
+                    relation=relation,
                     lag_seconds=None if math.isnan(lag) else lag,
                 )
             )
